@@ -1,0 +1,149 @@
+"""The columnar event record.
+
+An :class:`EventBatch` holds N events with K particle slots each, HEPEVT-like:
+
+=============  ===============  ==========================================================
+column         shape / dtype    meaning
+=============  ===============  ==========================================================
+pid            [N, K] int32     PDG id (0 in unused slots)
+status         [N, K] int32     HepMC3 convention: 4 beam, 2 decayed, 1 final, 0 unused
+mother         [N, K, 2] int32  first and last mother index (0-based, inclusive; −1 none)
+daughter       [N, K, 2] int32  first and last daughter index (0-based, inclusive; −1 none)
+p              [N, K, 4] f8     four-momentum (px, py, pz, E) in GeV, lab = target rest frame
+m              [N, K] f8        generated mass in GeV
+vertex         [N, K, 4] f8     production vertex (x, y, z, ct) in mm; beam along +z,
+                                target front face at z = 0
+spin           [N, K] f8        helicity in the lab frame (±1), 0 if unknown / not applicable
+weight         [N] f8           event weight (1 for unweighted events, times any forced-BR)
+beam_energy    [N] f8           incident lepton energy in GeV
+n_particles    [N] int32        number of used slots; slots ≥ n_particles have status 0
+=============  ===============  ==========================================================
+
+The hard process always fills the first five slots in this order (see ``SLOT_*``): incoming
+lepton, target nucleus, outgoing lepton, recoil nucleus, ALP. Decay products are appended
+after them, so ``[:n_particles]`` of an event is a contiguous, HEPEVT-compatible record.
+
+``info`` carries per-event scalars of the hard process (e.g. ``t`` in GeV², ``component``
+0 = coherent / 1 = incoherent); every array in it has length N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Number of particle slots per event: 5 hard-process + 2 ALP daughters + up to 2×6 τ daughters
+#: (with room to spare for plug-in channels).
+MAX_PARTICLES = 24
+
+SLOT_BEAM = 0
+SLOT_TARGET = 1
+SLOT_LEPTON = 2
+SLOT_RECOIL = 3
+SLOT_ALP = 4
+N_HARD = 5
+
+STATUS_UNUSED = 0
+STATUS_FINAL = 1
+STATUS_DECAYED = 2
+STATUS_BEAM = 4
+
+
+@dataclass
+class EventBatch:
+    """A batch of events in columnar form (see the module docstring for the columns)."""
+
+    pid: np.ndarray
+    status: np.ndarray
+    mother: np.ndarray
+    daughter: np.ndarray
+    p: np.ndarray
+    m: np.ndarray
+    vertex: np.ndarray
+    spin: np.ndarray
+    weight: np.ndarray
+    beam_energy: np.ndarray
+    n_particles: np.ndarray
+    info: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, n: int, k: int = MAX_PARTICLES) -> EventBatch:
+        """An all-unused batch of ``n`` events with ``k`` slots."""
+        return cls(
+            pid=np.zeros((n, k), np.int32),
+            status=np.zeros((n, k), np.int32),
+            mother=np.full((n, k, 2), -1, np.int32),
+            daughter=np.full((n, k, 2), -1, np.int32),
+            p=np.zeros((n, k, 4)),
+            m=np.zeros((n, k)),
+            vertex=np.zeros((n, k, 4)),
+            spin=np.zeros((n, k)),
+            weight=np.ones(n),
+            beam_energy=np.zeros(n),
+            n_particles=np.zeros(n, np.int32),
+        )
+
+    def __len__(self) -> int:
+        return self.pid.shape[0]
+
+    @property
+    def n_slots(self) -> int:
+        return self.pid.shape[1]
+
+    def select(self, mask: np.ndarray) -> EventBatch:
+        """A new batch with the events where ``mask`` is true (or with the given indices)."""
+        return EventBatch(
+            **{
+                name: getattr(self, name)[mask]
+                for name in (
+                    "pid",
+                    "status",
+                    "mother",
+                    "daughter",
+                    "p",
+                    "m",
+                    "vertex",
+                    "spin",
+                    "weight",
+                    "beam_energy",
+                    "n_particles",
+                )
+            },
+            info={k: v[mask] for k, v in self.info.items()},
+        )
+
+    @classmethod
+    def concatenate(cls, batches: list[EventBatch]) -> EventBatch:
+        """Join batches event-wise (all must have the same number of slots and info keys)."""
+        first = batches[0]
+        cols = {
+            name: np.concatenate([getattr(b, name) for b in batches])
+            for name in (
+                "pid",
+                "status",
+                "mother",
+                "daughter",
+                "p",
+                "m",
+                "vertex",
+                "spin",
+                "weight",
+                "beam_energy",
+                "n_particles",
+            )
+        }
+        info = {k: np.concatenate([b.info[k] for b in batches]) for k in first.info}
+        return cls(**cols, info=info)
+
+    def decay_vertex(self, slot: np.ndarray | int) -> np.ndarray:
+        """Decay vertex [N, 4] (mm) of the particle in ``slot``: its first daughter's production
+        vertex, NaN where it has no daughters (not decayed)."""
+        n = len(self)
+        slot = np.broadcast_to(np.asarray(slot), (n,))
+        rows = np.arange(n)
+        first = self.daughter[rows, slot, 0]
+        out = np.full((n, 4), np.nan)
+        ok = first >= 0
+        out[ok] = self.vertex[rows[ok], first[ok]]
+        return out

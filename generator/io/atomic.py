@@ -1,0 +1,240 @@
+"""Atomic, optionally gzip-compressed output files.
+
+Every output file of a run is written under a temporary name in the destination directory
+(``.<name>.tmp-<pid>``), flushed and ``fsync``-ed, and renamed to its final name only when the
+writer finishes successfully. A crash, an exception or Ctrl-C therefore never leaves a truncated
+file under the final name (an older complete file of that name is kept until it is replaced).
+
+Gzip streams are written with ``mtime=0`` and an empty embedded file name, so identical content
+gives byte-identical files.
+
+Operating-system errors (ENOSPC, EACCES, a missing directory, ...) are re-raised as
+:class:`OutputError`, which names the final path and the reason in plain words for the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip as _gzip
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["AtomicFile", "AtomicWriter", "OutputError", "atomic_output"]
+
+
+class OutputError(Exception):
+    """Writing an output file failed; ``path`` is the final file name, ``reason`` a short text.
+
+    ``errno`` carries the operating-system error number when there is one (e.g. ``ENOSPC``).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str, errno: int | None = None):
+        self.path = Path(path)
+        self.reason = reason
+        self.errno = errno
+        super().__init__(f"cannot write {self.path}: {reason}")
+
+    @classmethod
+    def from_oserror(cls, path: str | os.PathLike[str], exc: OSError) -> OutputError:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return cls(path, reason, exc.errno)
+
+
+class AtomicFile:
+    """A file written under a temporary name and renamed into place by :meth:`commit`.
+
+    ``open()`` returns the stream to write to (bytes if ``binary`` else UTF-8 text with ``\\n``
+    line ends, gzip-compressed if ``gzip``). Call :meth:`commit` on success or :meth:`abort` on
+    failure; both are idempotent and any later call is a no-op. Long-lived writers hold one of
+    these across many ``write`` calls, which a plain context manager could not do.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        binary: bool = True,
+        gzip: bool = False,
+        compresslevel: int = 6,
+    ):
+        self.path = Path(path)
+        self.tmp_path = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.binary = binary
+        self.gzip = gzip
+        self.compresslevel = compresslevel
+        self._raw: IO[bytes] | None = None
+        self._gz: _gzip.GzipFile | None = None
+        self._text: io.TextIOWrapper | None = None
+        self._done = False
+
+    def open(self) -> IO[Any]:
+        """Create the temporary file and return the stream to write to."""
+        try:
+            self._raw = open(self.tmp_path, "wb")  # closed in commit()/abort()
+        except OSError as exc:
+            self._done = True
+            raise OutputError.from_oserror(self.path, exc) from exc
+        stream: IO[bytes] = self._raw
+        if self.gzip:
+            # filename="" and mtime=0 keep the gzip header free of run-dependent bytes
+            self._gz = _gzip.GzipFile(
+                filename="",
+                fileobj=self._raw,
+                mode="wb",
+                mtime=0,
+                compresslevel=self.compresslevel,
+            )
+            stream = self._gz  # type: ignore[assignment]
+        if self.binary:
+            return stream
+        self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n", write_through=False)
+        return self._text
+
+    @property
+    def stream(self) -> IO[Any]:
+        """The stream returned by :meth:`open`."""
+        if self._text is not None:
+            return self._text
+        if self._gz is not None:
+            return self._gz
+        if self._raw is None:
+            raise RuntimeError("AtomicFile.open() was not called")
+        return self._raw
+
+    @property
+    def closed(self) -> bool:
+        return self._done
+
+    def commit(self) -> None:
+        """Flush, fsync and rename the temporary file to its final name."""
+        if self._done:
+            return
+        try:
+            if self._text is not None:
+                self._text.flush()
+                self._text.detach()  # leave the underlying stream open for the steps below
+                self._text = None
+            if self._gz is not None:
+                self._gz.close()  # writes the gzip trailer; does not close the raw file
+                self._gz = None
+            if self._raw is not None:
+                self._raw.flush()
+                os.fsync(self._raw.fileno())
+                self._raw.close()
+                self._raw = None
+            os.replace(self.tmp_path, self.path)
+            self._fsync_dir()
+        except OSError as exc:
+            self.abort()
+            raise OutputError.from_oserror(self.path, exc) from exc
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+
+    def abort(self) -> None:
+        """Close and delete the temporary file (the final name is left untouched)."""
+        if self._done:
+            return
+        self._done = True
+        for stream in (self._text, self._gz, self._raw):
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    # a failed flush on close is irrelevant: the file is being discarded
+                    stream.close()
+        self._text = self._gz = self._raw = None
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp_path.unlink()
+
+    def _fsync_dir(self) -> None:
+        # make the rename itself durable; not all platforms / file systems allow this
+        with contextlib.suppress(OSError):
+            fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def __del__(self) -> None:
+        # a writer dropped without close() must not leave its temporary file behind
+        with contextlib.suppress(Exception):
+            self.abort()
+
+
+@contextlib.contextmanager
+def atomic_output(
+    path: str | os.PathLike[str], *, binary: bool = True, gzip: bool = False
+) -> Iterator[IO[Any]]:
+    """Context manager yielding a stream that appears at ``path`` only on successful exit.
+
+    On any exception (``KeyboardInterrupt`` included) the temporary file is removed and the
+    exception propagates; an ``OSError`` from writing is converted into :class:`OutputError`.
+    """
+    af = AtomicFile(path, binary=binary, gzip=gzip)
+    stream = af.open()
+    try:
+        yield stream
+    except OSError as exc:
+        af.abort()
+        raise OutputError.from_oserror(path, exc) from exc
+    except BaseException:
+        af.abort()
+        raise
+    af.commit()
+
+
+class AtomicWriter:
+    """Base of the streamed event writers: an :class:`AtomicFile` plus error handling.
+
+    Subclasses call :meth:`_open` once, write through :meth:`_guard` (which turns ``OSError``
+    into :class:`OutputError` and discards the temporary file) and implement ``_finish`` to
+    write their trailer before the file is committed. Used as a context manager, an exception
+    inside the ``with`` block discards the file instead of committing a partial one.
+    """
+
+    path: Path
+
+    def _open(self, path: str | os.PathLike[str], *, binary: bool, gzip: bool) -> IO[Any]:
+        self.path = Path(path)
+        self._atomic = AtomicFile(path, binary=binary, gzip=gzip)
+        return self._atomic.open()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        if self._atomic.closed:
+            raise ValueError(f"writer for {self.path} is already closed")
+        try:
+            yield
+        except OSError as exc:
+            self._atomic.abort()
+            raise OutputError.from_oserror(self.path, exc) from exc
+        except BaseException:
+            self._atomic.abort()
+            raise
+
+    def _finish(self) -> None:
+        """Write whatever the format needs at the end of the file (override)."""
+
+    def close(self) -> None:
+        """Finish the file and move it to its final name (no-op when already closed)."""
+        if self._atomic.closed:
+            return
+        with self._guard():
+            self._finish()
+        self._atomic.commit()
+
+    def abort(self) -> None:
+        """Discard the file being written."""
+        self._atomic.abort()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,548 @@
+"""``alpgen run``: card → cross section → unweighted events → decays → files and signal counts.
+
+Randomness: every random stream is derived from the card's seed with a fixed
+``SeedSequence(seed, spawn_key=(stream, index))``, so results do not depend on batch timing,
+the number of numba threads or of workers. Stream 0 seeds vegas, stream 1 the unweighting
+pre-scan, stream 2 batch ``i`` of the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .card import CardError, RunCard
+from .events import (
+    N_HARD,
+    SLOT_ALP,
+    SLOT_BEAM,
+    SLOT_LEPTON,
+    SLOT_RECOIL,
+    SLOT_TARGET,
+    STATUS_BEAM,
+    STATUS_FINAL,
+    EventBatch,
+)
+
+STREAM_VEGAS = 0
+STREAM_PRESCAN = 1
+STREAM_EVENTS = 2
+
+#: Approximate bytes per event in each output format (measured on the thin-target card), used
+#: only for the disk estimate printed before long runs.
+BYTES_PER_EVENT = {"lhe": 2600, "lhe.gz": 1100, "hepmc3": 3300, "hepmc3.gz": 1300, "root": 90}
+
+
+def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:
+    """The seed sequence of one random stream (see the module docstring)."""
+    return np.random.SeedSequence(seed, spawn_key=(stream, index))
+
+
+def rng_for(seed: int, stream: int, index: int = 0) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed_for(seed, stream, index)))
+
+
+def int_seed(seed: int, stream: int, index: int = 0) -> int:
+    """A 32-bit integer seed for libraries that take one (vegas)."""
+    return int(seed_for(seed, stream, index).generate_state(1)[0])
+
+
+def versions() -> dict[str, str]:
+    """Versions of alpgen, Python and the key dependencies (recorded in every output)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"alpgen": __version__, "python": sys.version.split()[0]}
+    for pkg in ("numpy", "numba", "vegas", "pyhepmc", "pylhe", "particle", "uproot", "hist"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = "missing"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# cross section
+
+
+def beam_spectrum(card: RunCard):
+    """The card's beam spectrum (``None`` for a monochromatic beam)."""
+    path = card.spectrum_path()
+    if path is None:
+        return None
+    from .spectrum import load_spectrum
+
+    try:
+        return load_spectrum(path)
+    except (OSError, ValueError) as exc:
+        raise CardError("beam.spectrum", str(exc)) from None
+
+
+def process_params(card: RunCard, *, m_a: float | None = None):
+    """The production-process parameters of a card (optionally at another ALP mass)."""
+    from .production.process import ProcessParams
+
+    model = card.alp_model()
+    target = card.target_material
+    prod = card.production
+    spectrum = beam_spectrum(card)
+    return ProcessParams(
+        E_beam=card.beam.energy if card.beam.energy is not None else spectrum.e_max,
+        m_in=card.m_in,
+        m_out=card.m_out,
+        m_a=card.model.m_a if m_a is None else m_a,
+        Z=target.Z,
+        A=target.A,
+        M=target.nucleus_mass,
+        g2_sum=model.S2 + model.P2,
+        gP2=model.P2,
+        coherent="coherent" in prod.form_factors,
+        incoherent="incoherent" in prod.form_factors,
+        atomic_screening=prod.atomic_screening,
+        t_max=prod.t_max,
+        coherent_norm=prod.coherent_norm,
+        a_el=prod.a_el,
+        a_inel=prod.a_inel,
+        ws_a0_fm=prod.ws_a0_fm,
+        include_pv=prod.include_pv,
+        spectrum=spectrum,
+    )
+
+
+@dataclass
+class XsecResult:
+    """Cross section of a card, in pb, with the adapted integrator for event sampling."""
+
+    xsec: Any  # production.integrator.CrossSection
+    params: Any
+
+    def to_dict(self) -> dict[str, float]:
+        x = self.xsec
+        return {
+            "sigma_pb": x.sigma_pb,
+            "sigma_err_pb": x.sigma_err_pb,
+            "sigma_coherent_pb": x.sigma_coherent_pb,
+            "sigma_coherent_err_pb": x.sigma_coherent_err_pb,
+            "sigma_incoherent_pb": x.sigma_incoherent_pb,
+            "sigma_incoherent_err_pb": x.sigma_incoherent_err_pb,
+            "relative_precision": x.sigma_err_pb / x.sigma_pb if x.sigma_pb > 0 else 0.0,
+            "time_s": x.time_s,
+            "n_eval": x.n_eval,
+        }
+
+
+def compute_cross_section(
+    card: RunCard, *, precision: float | None = None, progress: bool = False
+) -> XsecResult:
+    from .production.integrator import integrate
+
+    params = process_params(card)
+    prec = card.production.precision if precision is None else precision
+    xs = integrate(
+        params, seed=int_seed(card.run.seed, STREAM_VEGAS), precision=prec, progress=progress
+    )
+    return XsecResult(xs, params)
+
+
+# --------------------------------------------------------------------------------------------
+# event record of the hard process
+
+
+def hard_batch(hard, card: RunCard, rng: np.random.Generator, *, helicity_fn=None) -> EventBatch:
+    """Fill the five hard-process slots of an :class:`EventBatch` from sampled momenta.
+
+    The interaction point is uniform through the target thickness along the beam axis
+    (x = y = 0, z in mm from the front face, ct = z for the ultra-relativistic beam).
+    """
+    n = len(hard.t)
+    batch = EventBatch.empty(n)
+    target = card.target_material
+    beam_pid, lepton_pid = _lepton_pids(card)
+    # beam charge per event: from the spectrum's charge fractions, else the card's beam
+    charge = np.where(hard.beam_charge != 0, hard.beam_charge, card.beam.charge).astype(np.int32)
+    sign = -charge  # a negative lepton has a positive PDG id
+    batch.pid[:, SLOT_BEAM] = sign * beam_pid
+    batch.pid[:, SLOT_TARGET] = target.pdgid
+    batch.pid[:, SLOT_LEPTON] = sign * lepton_pid
+    batch.pid[:, SLOT_RECOIL] = target.pdgid
+    from .constants import PID_ALP
+
+    batch.pid[:, SLOT_ALP] = PID_ALP
+    batch.status[:, [SLOT_BEAM, SLOT_TARGET]] = STATUS_BEAM
+    batch.status[:, [SLOT_LEPTON, SLOT_RECOIL, SLOT_ALP]] = STATUS_FINAL
+    for slot, p4 in (
+        (SLOT_BEAM, hard.p_in),
+        (SLOT_TARGET, hard.P_i),
+        (SLOT_LEPTON, hard.p_out),
+        (SLOT_RECOIL, hard.P_f),
+        (SLOT_ALP, hard.k),
+    ):
+        batch.p[:, slot] = p4
+    batch.m[:, SLOT_BEAM] = card.m_in
+    batch.m[:, SLOT_TARGET] = target.nucleus_mass
+    batch.m[:, SLOT_LEPTON] = card.m_out
+    batch.m[:, SLOT_RECOIL] = target.nucleus_mass
+    batch.m[:, SLOT_ALP] = card.model.m_a
+    batch.mother[:, [SLOT_LEPTON, SLOT_RECOIL, SLOT_ALP]] = (SLOT_BEAM, SLOT_TARGET)
+    batch.daughter[:, [SLOT_BEAM, SLOT_TARGET]] = (SLOT_LEPTON, SLOT_ALP)
+    z = rng.uniform(0.0, card.target.thickness_cm * 10.0, n)  # mm
+    batch.vertex[:, :N_HARD, 2] = z[:, None]
+    batch.vertex[:, :N_HARD, 3] = z[:, None]
+    batch.beam_energy[:] = hard.p_in[:, 3]
+    batch.n_particles[:] = N_HARD
+    # helicities: the beam's longitudinal polarization, the τ from the matrix element
+    pol = card.beam.polarization
+    batch.spin[:, SLOT_BEAM] = np.where(rng.uniform(size=n) < 0.5 * (1 + pol), 1.0, -1.0)
+    u_hel = rng.uniform(size=n)
+    if helicity_fn is not None:
+        p_plus = helicity_fn(hard)
+        batch.spin[:, SLOT_LEPTON] = np.where(u_hel < p_plus, 1.0, -1.0)
+    else:
+        batch.spin[:, SLOT_LEPTON] = np.where(u_hel < 0.5, 1.0, -1.0)
+    batch.info["t"] = hard.t
+    batch.info["component"] = hard.component.astype(np.int8)
+    batch.info["x"] = hard.p_out[:, 3] / hard.p_in[:, 3]
+    return batch
+
+
+def _lepton_pids(card: RunCard) -> tuple[int, int]:
+    from .constants import LEPTONS
+
+    return LEPTONS[card.beam.flavour][0], LEPTONS[card.production.lepton_out][0]
+
+
+def tau_helicity_function(card: RunCard):
+    """P(τ helicity = +1) per event from the helicity-resolved matrix element, or ``None``
+    when the card asks for unpolarized τ's."""
+    if card.decays.tau_polarization != "matrix_element":
+        return None
+    from .production.helicity import tau_helicity_probability
+
+    model = card.alp_model()
+    gS, gP = math.sqrt(model.S2), math.sqrt(model.P2)
+    pol = card.beam.polarization
+
+    def fn(hard) -> np.ndarray:
+        # the helicity amplitudes are written for a negative beam lepton; for a positive one CP
+        # maps helicity h of ℓ⁺ to −h of ℓ⁻ with the beam polarization reversed
+        charge = np.where(hard.beam_charge != 0, hard.beam_charge, card.beam.charge)
+        p_minus = tau_helicity_probability(
+            hard.p_in, hard.P_i, hard.p_out, hard.P_f, hard.k, card.m_in, card.m_out, gS, gP, pol
+        )
+        p_plus_cp = tau_helicity_probability(
+            hard.p_in, hard.P_i, hard.p_out, hard.P_f, hard.k, card.m_in, card.m_out, gS, gP, -pol
+        )
+        return np.where(charge < 0, p_minus, 1.0 - p_plus_cp)
+
+    return fn
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+class Interrupted(Exception):
+    """Raised by the SIGINT/SIGTERM handler to unwind the event loop cleanly."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+@dataclass
+class StageTimer:
+    times: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.times[stage] = self.times.get(stage, 0.0) + seconds
+
+
+def prepare_output_dir(card: RunCard, force: bool) -> Path:
+    out = Path(card.output.dir)
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise CardError(
+                "output.dir",
+                f"{str(out)!r} already exists and is not empty; use --force to overwrite it or "
+                "choose another directory",
+            )
+    if out.exists() and not out.is_dir():
+        raise CardError("output.dir", f"{str(out)!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CardError("output.dir", f"cannot create {str(out)!r}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise CardError("output.dir", f"{str(out)!r} is not writable")
+    return out
+
+
+def estimate(card: RunCard) -> dict[str, float]:
+    """Rough disk (bytes) estimate of the run's outputs, printed before long runs."""
+    disk = sum(BYTES_PER_EVENT.get(f, 0) for f in card.output.formats) * card.run.events
+    return {"disk_bytes": float(disk)}
+
+
+def run(card: RunCard, *, force: bool = False, quiet: bool = False) -> int:
+    """Execute ``alpgen run``; returns the process exit status."""
+    out = prepare_output_dir(card, force)
+    old_handlers = {}
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        old_handlers[sig] = signal.signal(sig, handler)
+    try:
+        return _run(card, out, quiet=quiet)
+    except Interrupted as exc:
+        print(
+            f"\nalpgen: interrupted by {exc}; no output file was finalised in {out} "
+            "(temporary files removed)",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
+    finally:
+        for sig, old in old_handlers.items():
+            signal.signal(sig, old)
+
+
+def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
+    from .decays.chain import DecayConfig, decay_batch
+    from .io.atomic import OutputError
+    from .production.sampler import UnweightedSampler
+
+    timer = StageTimer()
+    console = _console(quiet)
+    t0 = time.perf_counter()
+    xs = compute_cross_section(card, progress=not quiet)
+    timer.add("integration", time.perf_counter() - t0)
+    sigma = xs.xsec.sigma_pb
+    console(
+        f"σ = {sigma:.6g} ± {xs.xsec.sigma_err_pb:.2g} pb "
+        f"(coherent {xs.xsec.sigma_coherent_pb:.4g}, incoherent "
+        f"{xs.xsec.sigma_incoherent_pb:.4g}) in {timer.times['integration']:.1f} s"
+    )
+    if not sigma > 0:
+        raise CardError(
+            "model.m_a",
+            f"the cross section vanishes for m_a = {card.model.m_a:g} "
+            "GeV with this beam and target; nothing to generate",
+        )
+    est = estimate(card)
+    if card.run.events >= 1_000_000:
+        console(f"{card.run.events:,} events: about {est['disk_bytes'] / 1e9:.1f} GB on disk")
+
+    t0 = time.perf_counter()
+    sampler = UnweightedSampler(xs.params, xs.xsec, seed=int_seed(card.run.seed, STREAM_PRESCAN))
+    timer.add("prescan", time.perf_counter() - t0)
+    model = card.alp_model()
+    decay_cfg = DecayConfig(alp=card.decays.alp, tau=card.decays.tau)
+    helicity_fn = tau_helicity_function(card)
+    meta = _metadata(card, xs)
+
+    detector = _detector_counter(card)
+    n_total = card.run.events
+    n_batches = math.ceil(n_total / card.run.batch_size)
+    files = {}
+    try:
+        with ExitStack() as stack:
+            writers = _open_writers(card, out, meta, stack)
+            progress = _progress(quiet, n_total)
+            stack.enter_context(progress)
+            task = progress.add_task("generating", total=n_total)
+            done = 0
+            for ib in range(n_batches):
+                n = min(card.run.batch_size, n_total - done)
+                rng = rng_for(card.run.seed, STREAM_EVENTS, ib)
+                t0 = time.perf_counter()
+                hard = sampler.sample(n, rng)
+                batch = hard_batch(hard, card, rng, helicity_fn=helicity_fn)
+                timer.add("hard_process", time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                batch = decay_batch(batch, model, decay_cfg, rng)
+                timer.add("decays", time.perf_counter() - t0)
+                if detector is not None:
+                    t0 = time.perf_counter()
+                    detector.add(batch)
+                    timer.add("detector", time.perf_counter() - t0)
+                for name, w in writers.items():
+                    t0 = time.perf_counter()
+                    if name == "root" and detector is not None:
+                        w.fill(batch, extra=detector.flags(batch))
+                        w.fill(batch, tag="selected", mask=detector.selected(batch))
+                    else:
+                        w.write(batch) if hasattr(w, "write") else w.fill(batch)
+                    timer.add(f"write_{name}", time.perf_counter() - t0)
+                done += n
+                progress.update(task, completed=done)
+            files = {name: str(w.path) for name, w in writers.items()}
+    except OutputError as exc:
+        print(f"alpgen: error: {exc}", file=sys.stderr)
+        return 1
+
+    summary = {
+        **xs.to_dict(),
+        "events": n_total,
+        "unweighting_efficiency": sampler.efficiency,
+        "overweight_fraction": sampler.overweight_fraction,
+        "seed": card.run.seed,
+        "versions": versions(),
+        "card": card.to_dict(),
+        "card_text": card.text,
+        "overrides": list(card.overrides),
+        "model": _model_dict(model),
+        "files": {k: os.path.basename(v) for k, v in files.items()},
+        "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
+    }
+    if detector is not None:
+        result = detector.result(sigma_pb=sigma)
+        summary["detector"] = result.to_dict()
+        from detectors.counting import format_table
+
+        console(format_table(result))
+    _write_json(out / "summary.json", summary)
+    console(
+        f"wrote {n_total:,} events to {out}/ "
+        f"(unweighting efficiency {sampler.efficiency:.1%}, overweight fraction "
+        f"{sampler.overweight_fraction:.2e})"
+    )
+    return 0
+
+
+def _model_dict(model) -> dict[str, float]:
+    return {
+        "m_a_GeV": model.m_a,
+        "g": model.g,
+        "S2": model.S2,
+        "P2": model.P2,
+        "width_total_GeV": model.width_total,
+        "br_visible": model.br_visible,
+        "br_invisible": model.br_invisible,
+        "ctau_a_mm": model.ctau_mm,
+    }
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    from .io.atomic import atomic_output
+
+    with atomic_output(path, binary=False) as fh:
+        fh.write(json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def _metadata(card: RunCard, xs: XsecResult):
+    from .io.metadata import RunMetadata
+
+    target = card.target_material
+    beam_pid, _ = _lepton_pids(card)
+    return RunMetadata(
+        card_text=card.text + "".join(f"\n# --set {o}" for o in card.overrides),
+        card=card.to_dict(),
+        seed=card.run.seed,
+        versions=versions(),
+        sigma_pb=xs.xsec.sigma_pb,
+        sigma_err_pb=xs.xsec.sigma_err_pb,
+        n_events=card.run.events,
+        beam_pid=-card.beam.charge * beam_pid,
+        beam_energy=xs.params.E_beam,
+        target_pid=target.pdgid,
+        target_mass=target.nucleus_mass,
+        generator_version=__version__,
+    )
+
+
+def _open_writers(card: RunCard, out: Path, meta, stack: ExitStack) -> dict[str, Any]:
+    writers: dict[str, Any] = {}
+    for fmt in card.output.formats:
+        gz = fmt.endswith(".gz")
+        if fmt.startswith("lhe"):
+            from .io.lhe import LHEWriter
+
+            writers["lhe"] = stack.enter_context(LHEWriter(out / f"events.{fmt}", meta, gzip=gz))
+        elif fmt.startswith("hepmc3"):
+            from .io.hepmc import HepMC3Writer
+
+            writers["hepmc3"] = stack.enter_context(
+                HepMC3Writer(out / f"events.{fmt}", meta, gzip=gz)
+            )
+        elif fmt == "root":
+            from .io.histograms import HistogramWriter
+
+            writers["root"] = stack.enter_context(HistogramWriter(out / "histograms.root", meta))
+    return writers
+
+
+def _detector_counter(card: RunCard):
+    if card.detector is None:
+        return None
+    from detectors.config import DetectorConfig
+    from detectors.counting import Counter
+
+    config = DetectorConfig.from_card(dict(card.detector))
+    return Counter(
+        config,
+        target=card.target_material,
+        thickness_cm=card.target.thickness_cm,
+        n_generated=card.run.events,
+        coupling_C_over_Lambda=card.C_over_Lambda,
+    )
+
+
+def _console(quiet: bool):
+    def say(msg: str) -> None:
+        if not quiet:
+            print(msg, file=sys.stderr)
+
+    return say
+
+
+def _progress(quiet: bool, total: int):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    class RateColumn(TextColumn):
+        def render(self, task):  # events per second
+            speed = task.finished_speed or task.speed
+            return f"{speed:,.0f} ev/s" if speed else "… ev/s"
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        RateColumn(""),
+        TimeRemainingColumn(),
+        disable=quiet,
+        transient=False,
+    )
+
+
+def remove_output_dir(path: Path) -> None:  # pragma: no cover - used by scans
+    shutil.rmtree(path, ignore_errors=True)
