@@ -87,7 +87,7 @@ def _range(lo: float, hi: float, lo_open: bool = False) -> Callable[[Any], str |
 
 def _int_range(lo: int, hi: int) -> Callable[[Any], str | None]:
     def check(v: int) -> str | None:
-        return None if lo <= v <= hi else f"must be an integer in [{lo}, {hi:g}]"
+        return None if lo <= v <= hi else f"must be an integer in [{lo}, {hi}]"
 
     return check
 

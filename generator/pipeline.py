@@ -318,43 +318,102 @@ def run(card: RunCard, *, force: bool = False, quiet: bool = False) -> int:
             signal.signal(sig, old)
 
 
+class EventSource:
+    """Integrated, ready-to-sample process of a card: yields fully decayed event batches.
+
+    ``batches()`` yields ``EventBatch``es of ``[run] batch_size`` events (the last one shorter)
+    until ``n_events`` (default ``[run] events``) are generated; batch ``i`` uses random stream
+    ``(STREAM_EVENTS, i)``, so the events do not depend on how the loop is consumed.
+    """
+
+    def __init__(
+        self, card: RunCard, *, progress: bool = False, timer: StageTimer | None = None
+    ) -> None:
+        from .decays.chain import DecayConfig
+        from .production.sampler import UnweightedSampler
+
+        self.card = card
+        self.timer = timer if timer is not None else StageTimer()
+        t0 = time.perf_counter()
+        self.xs = compute_cross_section(card, progress=progress)
+        self.timer.add("integration", time.perf_counter() - t0)
+        self.sampler = None
+        if self.xs.xsec.sigma_pb > 0:
+            t0 = time.perf_counter()
+            self.sampler = UnweightedSampler(
+                self.xs.params, self.xs.xsec, seed=int_seed(card.run.seed, STREAM_PRESCAN)
+            )
+            self.timer.add("prescan", time.perf_counter() - t0)
+        self.model = card.alp_model()
+        self.decay_config = DecayConfig(alp=card.decays.alp, tau=card.decays.tau)
+        self.helicity_fn = tau_helicity_function(card)
+
+    @property
+    def sigma_pb(self) -> float:
+        return self.xs.xsec.sigma_pb
+
+    def batch(self, index: int, n: int) -> EventBatch:
+        """Batch ``index`` of ``n`` fully decayed events."""
+        from .decays.chain import decay_batch
+
+        rng = rng_for(self.card.run.seed, STREAM_EVENTS, index)
+        t0 = time.perf_counter()
+        hard = self.sampler.sample(n, rng)
+        batch = hard_batch(hard, self.card, rng, helicity_fn=self.helicity_fn)
+        self.timer.add("hard_process", time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        batch = decay_batch(batch, self.model, self.decay_config, rng)
+        self.timer.add("decays", time.perf_counter() - t0)
+        return batch
+
+    def batches(self, n_events: int | None = None):
+        n_total = self.card.run.events if n_events is None else n_events
+        size = self.card.run.batch_size
+        for index in range(math.ceil(n_total / size)):
+            yield self.batch(index, min(size, n_total - index * size))
+
+
+def simulate(card: RunCard, *, n_events: int | None = None, progress: bool = False):
+    """Integrate, generate, decay and count signal without writing files.
+
+    Returns ``(source, detector_result)``; ``detector_result`` is ``None`` without ``[detector]``
+    or when σ vanishes. Used by scans.
+    """
+    source = EventSource(card, progress=progress)
+    n = card.run.events if n_events is None else n_events
+    detector = _detector_counter(card, n_generated=n)
+    if detector is None or source.sampler is None:
+        return source, None
+    for batch in source.batches(n):
+        detector.add(batch)
+    return source, detector.result(sigma_pb=source.sigma_pb)
+
+
 def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
-    from .decays.chain import DecayConfig, decay_batch
     from .io.atomic import OutputError
-    from .production.sampler import UnweightedSampler
 
     timer = StageTimer()
     console = _console(quiet)
-    t0 = time.perf_counter()
-    xs = compute_cross_section(card, progress=not quiet)
-    timer.add("integration", time.perf_counter() - t0)
-    sigma = xs.xsec.sigma_pb
+    source = EventSource(card, progress=not quiet, timer=timer)
+    xs, sigma = source.xs, source.sigma_pb
     console(
         f"σ = {sigma:.6g} ± {xs.xsec.sigma_err_pb:.2g} pb "
         f"(coherent {xs.xsec.sigma_coherent_pb:.4g}, incoherent "
         f"{xs.xsec.sigma_incoherent_pb:.4g}) in {timer.times['integration']:.1f} s"
     )
-    if not sigma > 0:
+    if source.sampler is None:
         raise CardError(
             "model.m_a",
             f"the cross section vanishes for m_a = {card.model.m_a:g} "
             "GeV with this beam and target; nothing to generate",
         )
-    est = estimate(card)
-    if card.run.events >= 1_000_000:
-        console(f"{card.run.events:,} events: about {est['disk_bytes'] / 1e9:.1f} GB on disk")
-
-    t0 = time.perf_counter()
-    sampler = UnweightedSampler(xs.params, xs.xsec, seed=int_seed(card.run.seed, STREAM_PRESCAN))
-    timer.add("prescan", time.perf_counter() - t0)
-    model = card.alp_model()
-    decay_cfg = DecayConfig(alp=card.decays.alp, tau=card.decays.tau)
-    helicity_fn = tau_helicity_function(card)
-    meta = _metadata(card, xs)
-
-    detector = _detector_counter(card)
     n_total = card.run.events
-    n_batches = math.ceil(n_total / card.run.batch_size)
+    if n_total >= 1_000_000:
+        est = estimate(card)
+        console(f"{n_total:,} events: about {est['disk_bytes'] / 1e9:.1f} GB on disk")
+    sampler, model = source.sampler, source.model
+    meta = _metadata(card, xs)
+    detector = _detector_counter(card)
     files = {}
     try:
         with ExitStack() as stack:
@@ -363,29 +422,23 @@ def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
             stack.enter_context(progress)
             task = progress.add_task("generating", total=n_total)
             done = 0
-            for ib in range(n_batches):
-                n = min(card.run.batch_size, n_total - done)
-                rng = rng_for(card.run.seed, STREAM_EVENTS, ib)
-                t0 = time.perf_counter()
-                hard = sampler.sample(n, rng)
-                batch = hard_batch(hard, card, rng, helicity_fn=helicity_fn)
-                timer.add("hard_process", time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                batch = decay_batch(batch, model, decay_cfg, rng)
-                timer.add("decays", time.perf_counter() - t0)
+            for batch in source.batches():
                 if detector is not None:
                     t0 = time.perf_counter()
                     detector.add(batch)
                     timer.add("detector", time.perf_counter() - t0)
                 for name, w in writers.items():
                     t0 = time.perf_counter()
-                    if name == "root" and detector is not None:
-                        w.fill(batch, extra=detector.flags(batch))
-                        w.fill(batch, tag="selected", mask=detector.selected(batch))
+                    if name == "root":
+                        if detector is not None:
+                            w.fill(batch, extra=detector.flags(batch))
+                            w.fill(batch, tag="selected", mask=detector.selected(batch))
+                        else:
+                            w.fill(batch)
                     else:
-                        w.write(batch) if hasattr(w, "write") else w.fill(batch)
+                        w.write(batch)
                     timer.add(f"write_{name}", time.perf_counter() - t0)
-                done += n
+                done += len(batch)
                 progress.update(task, completed=done)
             files = {name: str(w.path) for name, w in writers.items()}
     except OutputError as exc:
@@ -493,7 +546,7 @@ def _open_writers(card: RunCard, out: Path, meta, stack: ExitStack) -> dict[str,
     return writers
 
 
-def _detector_counter(card: RunCard):
+def _detector_counter(card: RunCard, n_generated: int | None = None):
     if card.detector is None:
         return None
     from detectors.config import DetectorConfig
@@ -504,7 +557,7 @@ def _detector_counter(card: RunCard):
         config,
         target=card.target_material,
         thickness_cm=card.target.thickness_cm,
-        n_generated=card.run.events,
+        n_generated=card.run.events if n_generated is None else n_generated,
         coupling_C_over_Lambda=card.C_over_Lambda,
     )
 
