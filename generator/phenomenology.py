@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 import numpy as np
@@ -66,7 +66,7 @@ _N_GL = 24  # nodes per panel: a pole one panel-width away still converges to ~1
 _N_DECADES = 20  # panels reach 1e-20 from each end point: covers m_out/m_a down to ~1e-9
 
 
-@lru_cache(maxsize=None)
+@cache
 def _graded_rule(n: int = _N_GL, decades: int = _N_DECADES) -> tuple[np.ndarray, ...]:
     """Nodes (x, y = 1 − x) and weights on [0, 1], panels graded geometrically to 0 and 1.
 
@@ -117,9 +117,7 @@ def delta_a_mu_from_couplings(
 def delta_a_mu(model: ALPModel) -> float:
     """Δa of the model's incoming lepton (the muon), (3.1), with the model's S², P², m_a."""
     return float(
-        delta_a_mu_from_couplings(
-            model.S2, model.P2, model.m_a, m_in=model.m_in, m_out=model.m_out
-        )
+        delta_a_mu_from_couplings(model.S2, model.P2, model.m_a, m_in=model.m_in, m_out=model.m_out)
     )
 
 
@@ -205,7 +203,7 @@ def g2_band_C_over_Lambda(
     theta: float,
     *,
     couplings: Couplings = "paper",
-    inputs: G2Inputs = G2Inputs(),  # noqa: B008 (frozen dataclass: immutable default)
+    inputs: G2Inputs = G2Inputs(),
     m_in: float = M_MU,
     m_out: float = M_TAU,
 ) -> tuple[float, float] | None:
@@ -215,9 +213,7 @@ def g2_band_C_over_Lambda(
     a band reaching below zero gives a lower edge 0. Returns ``None`` if the ALP contribution
     has the wrong sign (Δa₁ ≤ 0, e.g. θ < π/4) or the whole band is negative.
     """
-    da1 = delta_a_mu_C_over_Lambda(
-        m_a, 1.0, theta, couplings=couplings, m_in=m_in, m_out=m_out
-    )
+    da1 = delta_a_mu_C_over_Lambda(m_a, 1.0, theta, couplings=couplings, m_in=m_in, m_out=m_out)
     if not da1 > 0.0 or inputs.hi <= 0.0:
         return None
     return math.sqrt(max(inputs.lo, 0.0) / da1), math.sqrt(inputs.hi / da1)
