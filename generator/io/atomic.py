@@ -59,9 +59,14 @@ class AtomicFile:
         binary: bool = True,
         gzip: bool = False,
         compresslevel: int = 6,
+        keep_name: bool = False,
     ):
         self.path = Path(path)
-        self.tmp_path = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        # keep_name: write to <tmp dir>/<final name>, for formats that embed their own file
+        # name (ROOT), so that the name inside the file is the final one
+        self._tmp_dir = tmp if keep_name else None
+        self.tmp_path = tmp / self.path.name if keep_name else tmp
         self.binary = binary
         self.gzip = gzip
         self.compresslevel = compresslevel
@@ -73,6 +78,7 @@ class AtomicFile:
     def open(self) -> IO[Any]:
         """Create the temporary file and return the stream to write to."""
         try:
+            self._make_tmp_dir()
             self._raw = open(self.tmp_path, "wb")  # closed in commit()/abort()
         except OSError as exc:
             self._done = True
@@ -125,7 +131,11 @@ class AtomicFile:
                 os.fsync(self._raw.fileno())
                 self._raw.close()
                 self._raw = None
+            else:  # written by a library that opened ``tmp_path`` itself (e.g. uproot)
+                with open(self.tmp_path, "rb") as f:
+                    os.fsync(f.fileno())
             os.replace(self.tmp_path, self.path)
+            self._remove_tmp_dir()
             self._fsync_dir()
         except OSError as exc:
             self.abort()
@@ -148,6 +158,16 @@ class AtomicFile:
         self._text = self._gz = self._raw = None
         with contextlib.suppress(FileNotFoundError):
             self.tmp_path.unlink()
+        self._remove_tmp_dir()
+
+    def _make_tmp_dir(self) -> None:
+        if self._tmp_dir is not None:
+            self._tmp_dir.mkdir(exist_ok=True)
+
+    def _remove_tmp_dir(self) -> None:
+        if self._tmp_dir is not None:
+            with contextlib.suppress(OSError):
+                self._tmp_dir.rmdir()
 
     def _fsync_dir(self) -> None:
         # make the rename itself durable; not all platforms / file systems allow this
@@ -202,6 +222,17 @@ class AtomicWriter:
         self._atomic = AtomicFile(path, binary=binary, gzip=gzip)
         return self._atomic.open()
 
+    def _reserve(self, path: str | os.PathLike[str]) -> Path:
+        """For libraries that open files by name: the temporary path to write to."""
+        self.path = Path(path)
+        self._atomic = AtomicFile(path, keep_name=True)
+        try:
+            self._atomic._make_tmp_dir()
+        except OSError as exc:
+            self._atomic.abort()
+            raise OutputError.from_oserror(self.path, exc) from exc
+        return self._atomic.tmp_path
+
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
         if self._atomic.closed:
@@ -209,10 +240,10 @@ class AtomicWriter:
         try:
             yield
         except OSError as exc:
-            self._atomic.abort()
+            self.abort()
             raise OutputError.from_oserror(self.path, exc) from exc
         except BaseException:
-            self._atomic.abort()
+            self.abort()
             raise
 
     def _finish(self) -> None:

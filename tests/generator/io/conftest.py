@@ -9,6 +9,9 @@ against exact expectations. This is test scaffolding, not the generator's physic
 
 from __future__ import annotations
 
+import errno
+import os
+
 import numpy as np
 import pytest
 
@@ -29,6 +32,8 @@ from generator.events import (
     STATUS_FINAL,
     EventBatch,
 )
+from generator.io.atomic import AtomicFile
+from generator.io.metadata import RunMetadata
 from generator.targets import get_target
 
 M_ALP = 2.5  # GeV, above m_mu + m_tau so that a -> mu+ tau- is open
@@ -176,3 +181,63 @@ def batch_factory():
 @pytest.fixture(scope="module")
 def batch() -> EventBatch:
     return make_batch(40, seed=7, weighted=True)
+
+
+def make_metadata(batch: EventBatch, seed: int = 7) -> RunMetadata:
+    """Run metadata matching :func:`make_batch` (fixed versions so files do not depend on the
+    installed packages)."""
+    tgt = get_target("Pb")
+    card_text = (
+        f"# test card <&>\n[run]\nseed = {seed}\nevents = {len(batch)}\n[model]\nm_a = {M_ALP}\n"
+    )
+    return RunMetadata(
+        card_text=card_text,
+        card={"run": {"seed": seed, "events": len(batch)}, "model": {"m_a": M_ALP}},
+        seed=seed,
+        sigma_pb=12.345678901234567,
+        sigma_err_pb=0.0123,
+        n_events=len(batch),
+        beam_pid=PID_MU,
+        beam_energy=E_BEAM,
+        target_pid=tgt.pdgid,
+        target_mass=tgt.nucleus_mass,
+        versions={"alpgen": "test", "numpy": "test"},
+        generator_version="test",
+    )
+
+
+@pytest.fixture(scope="module")
+def meta(batch) -> RunMetadata:
+    return make_metadata(batch)
+
+
+class _FullDisk:
+    """Stream wrapper whose writes fail with ENOSPC once ``budget`` characters were written."""
+
+    def __init__(self, stream, budget: int):
+        self._stream = stream
+        self._budget = budget
+
+    def write(self, data):
+        self._budget -= len(data)
+        if self._budget < 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self._stream.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Make every AtomicFile stream fail with ENOSPC after ``budget`` characters."""
+
+    def install(budget: int = 2000) -> None:
+        original = AtomicFile.open
+
+        def patched(self):
+            return _FullDisk(original(self), budget)
+
+        monkeypatch.setattr(AtomicFile, "open", patched)
+
+    return install
