@@ -300,6 +300,24 @@ class RunCard:
             return ALPModel.from_C_over_Lambda(m.m_a, c, m.theta, couplings=m.couplings, **kw)
         return ALPModel.from_g(m.m_a, m.g, m.theta, **kw)
 
+    def signed_couplings(self, *, C_over_Lambda: float | None = None) -> tuple[float, float]:
+        """Signed scalar and pseudoscalar Yukawas (S, P) of ``−i a ℓ̄_in (S + Pγ5) ℓ_out``.
+
+        Rates depend on S² and P² only, but the τ polarization depends on the sign of S·P:
+        ``"paper"`` uses Eq. 3 of arXiv:2407.15942 (S = g sinθ, P = g cosθ), ``"exact"`` uses
+        Eq. 2 (S = (C/Λ)(m_in − m_out) sinθ, P = (C/Λ)(m_in + m_out) cosθ), whose m_μ → 0 limit
+        carries −sinθ (physics.md §1.2): the two predict opposite τ polarizations at equal θ.
+        """
+        m = self.model
+        theta = m.theta
+        if m.couplings == "exact":
+            c = (C_over_Lambda if C_over_Lambda is not None else m.C_over_Lambda) * 1e-3
+            return c * (self.m_in - self.m_out) * math.sin(theta), c * (
+                self.m_in + self.m_out
+            ) * math.cos(theta)
+        g = self.alp_model(C_over_Lambda=C_over_Lambda).g
+        return g * math.sin(theta), g * math.cos(theta)
+
     @property
     def C_over_Lambda(self) -> float:
         """C/Λ in TeV⁻¹ (from g via g = C m_out/Λ when the card gives g)."""

@@ -229,21 +229,30 @@ def tau_helicity_function(card: RunCard):
         return None
     from .production.helicity import tau_helicity_probability
 
-    model = card.alp_model()
-    gS, gP = math.sqrt(model.S2), math.sqrt(model.P2)
+    gS, gP = card.signed_couplings()
     pol = card.beam.polarization
 
     def fn(hard) -> np.ndarray:
-        # the helicity amplitudes are written for a negative beam lepton; for a positive one CP
-        # maps helicity h of ℓ⁺ to −h of ℓ⁻ with the beam polarization reversed
         charge = np.where(hard.beam_charge != 0, hard.beam_charge, card.beam.charge)
-        p_minus = tau_helicity_probability(
-            hard.p_in, hard.P_i, hard.p_out, hard.P_f, hard.k, card.m_in, card.m_out, gS, gP, pol
-        )
-        p_plus_cp = tau_helicity_probability(
-            hard.p_in, hard.P_i, hard.p_out, hard.P_f, hard.k, card.m_in, card.m_out, gS, gP, -pol
-        )
-        return np.where(charge < 0, p_minus, 1.0 - p_plus_cp)
+        prob = np.empty(len(charge))
+        for q in (-1, 1):  # the kernel maps a positive beam to the negative one by CP
+            sel = charge == q
+            if sel.any():
+                prob[sel] = tau_helicity_probability(
+                    hard.p_in[sel],
+                    hard.P_i[sel],
+                    hard.p_out[sel],
+                    hard.P_f[sel],
+                    hard.k[sel],
+                    card.m_in,
+                    card.m_out,
+                    gS,
+                    gP,
+                    pol,
+                    m_a=card.model.m_a,
+                    charge=int(q),
+                )
+        return prob
 
     return fn
 

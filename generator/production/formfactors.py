@@ -48,11 +48,12 @@ def atomic_inelastic(t: float, a_prime: float) -> float:
 def sphere_ff(x: float) -> float:
     """Hard-sphere form factor 3 (sin x − x cos x)/x³, with its series for small x.
 
-    Direct evaluation loses all digits for x → 0 (sin x − x cos x = x³/3 − x⁵/30 + x⁷/840 − …),
-    so below x = 10⁻² the series is used; its truncation error there is < 10⁻¹⁴."""
-    if x < 1e-2:
+    Direct evaluation loses digits for x → 0 (sin x − x cos x = x³/3 − x⁵/30 + x⁷/840 − …; the
+    relative rounding error is ~10⁻¹⁶/x²), so below x = 0.05 the series 1 − x²/10 + x⁴/280 −
+    x⁶/15120 + x⁸/1330560 is used (truncation < 10⁻¹⁷ there; direct form ≲ 10⁻¹³ above)."""
+    if x < 0.05:
         x2 = x * x
-        return 1.0 - x2 / 10.0 + x2 * x2 / 280.0
+        return 1.0 + x2 * (-0.1 + x2 * (1.0 / 280.0 + x2 * (-1.0 / 15120.0 + x2 / 1330560.0)))
     return 3.0 * (math.sin(x) - x * math.cos(x)) / (x * x * x)
 
 

@@ -63,7 +63,9 @@ class ProcessParams:
     # -- convenience constructors ---------------------------------------------------------------
     @classmethod
     def from_model(cls, model, target, E_beam: float, **kw) -> ProcessParams:
-        """Build from a :class:`generator.model.ALPModel` and a :class:`generator.targets.Target`."""
+        """Build from an ``ALPModel`` (generator.model) and a ``Target`` (generator.targets).
+
+        ``g2_sum = S² + P²`` and ``gP2 = P²`` are taken from the model."""
         return cls(
             E_beam=E_beam,
             m_in=model.m_in,

@@ -1,0 +1,253 @@
+"""The production integrand on the unit hypercube, as batched numba kernels.
+
+For a point y ∈ [0,1]^d (d = 4, or 5 with a beam spectrum, the energy being y[0]) the weight is
+
+    w(y) = ∂(E, E_a, θ_a, t, φ_q)/∂y × dσ/(dE_a dθ_a dt dφ_q)   [pb]     (physics.md (5.2))
+    dσ/(dE_a dθ_a dt dφ_q) = |k⃗| sinθ_a |M̄|² / (1024 π⁴ M² |p⃗| V)
+
+so that σ = ∫ w dᵈy. With a spectrum φ(E) the energy Jacobian carries φ(E)/∫φ dE, so the
+integral is the flux-averaged cross section. Each weight is returned split into its coherent and
+incoherent form-factor components (columns: total, coherent, incoherent).
+
+The physics parameters travel to the kernels as one float64 array built by :func:`pack`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ..constants import E_CHARGE_SQ, GEV2_TO_PB, HBARC_GEV_FM
+from .formfactors import components, nuclear_radius, screening_lengths
+from .kinematics import four_momenta, phase_space
+from .matrix_element import amplitude_terms
+from .process import ProcessParams, production_threshold
+
+# indices into the packed parameter array
+I_MIN, I_MOUT, I_MA, I_M, I_TCUT, I_G2, I_GP2 = 0, 1, 2, 3, 4, 5, 6
+I_Z, I_A, I_ZCOH, I_RA, I_A0, I_AEL, I_AINEL, I_SCREEN, I_COH, I_INC = range(7, 17)
+I_EBEAM, I_ELO, I_EHI, I_NORM, I_SPEC = range(17, 22)
+N_PAR = 22
+
+
+def pack(params: ProcessParams) -> np.ndarray:
+    """Flatten :class:`ProcessParams` into the float64 array read by the kernels."""
+    par = np.zeros(N_PAR)
+    par[I_MIN], par[I_MOUT], par[I_MA], par[I_M] = params.m_in, params.m_out, params.m_a, params.M
+    par[I_TCUT] = params.t_max
+    par[I_G2] = params.g2_sum
+    par[I_GP2] = params.gP2 if params.include_pv else 0.0
+    par[I_Z], par[I_A] = params.Z, params.A
+    par[I_ZCOH] = params.Z if params.coherent_norm == "Z" else params.Z - 1
+    par[I_RA] = nuclear_radius(params.A)
+    par[I_A0] = params.ws_a0_fm / HBARC_GEV_FM
+    par[I_AEL], par[I_AINEL] = screening_lengths(params.Z, params.a_el, params.a_inel)
+    par[I_SCREEN] = 1.0 if params.atomic_screening else 0.0
+    par[I_COH] = 1.0 if params.coherent else 0.0
+    par[I_INC] = 1.0 if params.incoherent else 0.0
+    par[I_EBEAM] = params.E_beam
+    # e⁴/(1024 π⁴ M²) in GeV⁻² → pb
+    par[I_NORM] = GEV2_TO_PB * E_CHARGE_SQ**2 / (1024.0 * math.pi**4 * params.M**2)
+    if params.spectrum is not None:
+        e_th = production_threshold(params.m_in, params.m_out, params.m_a, params.M)
+        par[I_SPEC] = 1.0
+        par[I_ELO] = max(params.spectrum.e_min, e_th * (1.0 + 1e-12))
+        par[I_EHI] = params.spectrum.e_max
+    else:
+        par[I_ELO] = par[I_EHI] = params.E_beam
+    return par
+
+
+def pack_spectrum(params: ProcessParams) -> tuple[np.ndarray, np.ndarray]:
+    """(energies, dN/dE normalised to ∫ dN/dE dE = 1) for the kernels; dummies without spectrum."""
+    if params.spectrum is None:
+        return np.ones(2), np.zeros(2)
+    e = np.asarray(params.spectrum.energies, dtype=np.float64)
+    f = np.asarray(params.spectrum.dn_de, dtype=np.float64)
+    total = spectrum_integral(e, f)
+    if not total > 0.0:
+        raise ValueError("the beam spectrum integrates to zero")
+    return np.ascontiguousarray(e), np.ascontiguousarray(f / total)
+
+
+def spectrum_integral(e: np.ndarray, f: np.ndarray) -> float:
+    """∫ f dE over the nodes with the power-law (log-log) interpolation of BeamSpectrum.
+
+    Segments with a zero end are interpolated linearly (a power law cannot reach 0)."""
+    total = 0.0
+    for j in range(len(e) - 1):
+        e0, e1, f0, f1 = e[j], e[j + 1], f[j], f[j + 1]
+        if f0 > 0.0 and f1 > 0.0:
+            r = e1 / e0
+            g = math.log(f1 / f0) / math.log(r)
+            if abs(g + 1.0) < 1e-9:
+                total += f0 * e0 * math.log(r)
+            else:
+                total += f0 * e0 / (g + 1.0) * (r ** (g + 1.0) - 1.0)
+        else:
+            total += 0.5 * (f0 + f1) * (e1 - e0)
+    return total
+
+
+@njit(cache=True)
+def spectrum_value(E, e, f):
+    """Interpolated dN/dE at E (power law between nodes, linear next to a zero node)."""
+    n = e.shape[0]
+    if E < e[0] or E > e[n - 1]:
+        return 0.0
+    j = np.searchsorted(e, E) - 1
+    if j < 0:
+        j = 0
+    if j > n - 2:
+        j = n - 2
+    f0 = f[j]
+    f1 = f[j + 1]
+    if f0 > 0.0 and f1 > 0.0:
+        x = math.log(E / e[j]) / math.log(e[j + 1] / e[j])
+        return f0 * math.exp(x * math.log(f1 / f0))
+    x = (E - e[j]) / (e[j + 1] - e[j])
+    return f0 + x * (f1 - f0)
+
+
+@njit(cache=True)
+def _point(x, i, par, spec_e, spec_f):
+    """Weight of row i of x: returns (w_coh, w_inc, E, phase-space tuple)."""
+    m_in = par[I_MIN]
+    m_out = par[I_MOUT]
+    m_a = par[I_MA]
+    M = par[I_M]
+    off = 0
+    jac_e = 1.0
+    E = par[I_EBEAM]
+    if par[I_SPEC] > 0.0:
+        off = 1
+        e_lo = par[I_ELO]
+        e_hi = par[I_EHI]
+        if e_hi > e_lo:
+            le = math.log(e_hi / e_lo)
+            E = e_lo * math.exp(x[i, 0] * le)
+            jac_e = E * le * spectrum_value(E, spec_e, spec_f)
+        else:
+            jac_e = 0.0
+            E = e_hi
+    ps = phase_space(
+        E,
+        x[i, off],
+        x[i, off + 1],
+        x[i, off + 2],
+        x[i, off + 3],
+        m_in,
+        m_out,
+        m_a,
+        M,
+        par[I_TCUT],
+    )
+    jac = ps[0] * jac_e
+    if not jac > 0.0:
+        return 0.0, 0.0, E, ps
+    p = ps[1]
+    Ea = ps[2]
+    k = ps[3]
+    sin_th = ps[4]
+    t = ps[6]
+    s = ps[7]
+    u = ps[8]
+    V = ps[9]
+    a0, apv = amplitude_terms(s, u, t, E, Ea, M, m_in, m_out, m_a)
+    bracket = par[I_G2] * a0 + par[I_GP2] * apv
+    if not bracket > 0.0:  # only rounding noise at the t₋ edge can make it ≤ 0
+        return 0.0, 0.0, E, ps
+    base = par[I_NORM] * jac * k * sin_th / (p * V) * bracket / (t * t)
+    coh, inc = components(
+        t,
+        par[I_Z],
+        par[I_A],
+        par[I_ZCOH],
+        par[I_RA],
+        par[I_A0],
+        par[I_AEL],
+        par[I_AINEL],
+        par[I_SCREEN] > 0.0,
+    )
+    return base * coh * par[I_COH], base * inc * par[I_INC], E, ps
+
+
+@njit(cache=True, parallel=True)
+def weights(x, par, spec_e, spec_f, out):
+    """out[i] = (total, coherent, incoherent) weight in pb for each row of x[n, d]."""
+    for i in prange(x.shape[0]):
+        wc, wi, _, _ = _point(x, i, par, spec_e, spec_f)
+        out[i, 0] = wc + wi
+        out[i, 1] = wc
+        out[i, 2] = wi
+
+
+@njit(cache=True, parallel=True)
+def mapped_weights(y, grid, inc, ninc_d, par, spec_e, spec_f, x, out):
+    """Apply a vegas map (grid, inc, ninc of vegas.AdaptiveMap) to uniform y and weight points.
+
+    Fills x[n, d] with the mapped points and out[i] = jac_map × (total, coherent, incoherent)."""
+    dim = y.shape[1]
+    for i in prange(y.shape[0]):
+        jm = 1.0
+        for d in range(dim):
+            ninc = ninc_d[d]
+            yn = y[i, d] * ninc
+            iy = math.floor(yn)
+            if iy < ninc:
+                x[i, d] = grid[d, iy] + inc[d, iy] * (yn - iy)
+                jm *= inc[d, iy] * ninc
+            else:
+                x[i, d] = grid[d, ninc]
+                jm *= inc[d, ninc - 1] * ninc
+        wc, wi, _, _ = _point(x, i, par, spec_e, spec_f)
+        out[i, 0] = jm * (wc + wi)
+        out[i, 1] = jm * wc
+        out[i, 2] = jm * wi
+
+
+@njit(cache=True, parallel=True)
+def event_kinematics(x, par, spec_e, spec_f, mom, t_out, e_out):
+    """For accepted rows of x: momenta mom[n, 5, 4] (p_in, P_i, p_out, P_f, k), t and E."""
+    M = par[I_M]
+    for i in prange(x.shape[0]):
+        _, _, E, ps = _point(x, i, par, spec_e, spec_f)
+        t_out[i] = ps[6]
+        e_out[i] = E
+        four_momenta(
+            E,
+            M,
+            par[I_MIN],
+            par[I_MOUT],
+            ps[1],
+            ps[2],
+            ps[3],
+            ps[4],
+            ps[5],
+            ps[6],
+            ps[9],
+            ps[10],
+            ps[11],
+            ps[12],
+            ps[13],
+            ps[14],
+            ps[15],
+            ps[16],
+            mom[i],
+        )
+
+
+def evaluate(params: ProcessParams, x: np.ndarray) -> np.ndarray:
+    """Weights [n, 3] (total, coherent, incoherent) in pb at hypercube points x[n, d]."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty((x.shape[0], 3))
+    se, sf = pack_spectrum(params)
+    weights(x, pack(params), se, sf, out)
+    return out
+
+
+def ndim(params: ProcessParams) -> int:
+    """Dimension of the integration hypercube (4, or 5 with a beam spectrum)."""
+    return 4 if params.spectrum is None else 5
