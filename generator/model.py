@@ -44,6 +44,9 @@ class ALPModel:
     g_chi: float = 0.0
     eq5_is_total: bool = False
     C_over_Lambda: float | None = None  #: TeV⁻¹, when the model was built from C/Λ (or g)
+    #: sign of S·P. Rates depend on S² and P² only, but τ polarizations flip with this sign:
+    #: paper Eq. 3 (S = g sinθ, P = g cosθ) and the exact Eq. 2 (S ∝ (m_μ − m_τ) sinθ) differ.
+    sign_SP: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.m_a > 0.0:
@@ -68,6 +71,10 @@ class ALPModel:
     ) -> ALPModel:
         """Build the model from C/Λ in TeV⁻¹ and the mixing angle θ (rad)."""
         c = C_over_Lambda * 1e-3  # GeV⁻¹
+        sign = 1.0 if math.sin(theta) * math.cos(theta) >= 0.0 else -1.0
+        if couplings == "exact" and m_in < m_out:
+            sign = -sign
+        kw.setdefault("sign_SP", sign)
         if couplings == "paper":
             g = c * max(m_in, m_out)
             S2, P2 = (g * math.sin(theta)) ** 2, (g * math.cos(theta)) ** 2
@@ -85,6 +92,7 @@ class ALPModel:
         """Build the model from the Yukawa coupling g of paper Eq. 3 (S = g sinθ, P = g cosθ).
 
         ``C_over_Lambda`` is filled in with the paper relation g = C m_out/Λ unless given."""
+        kw.setdefault("sign_SP", 1.0 if math.sin(theta) * math.cos(theta) >= 0.0 else -1.0)
         m_heavy = max(m_in, m_out)
         if m_heavy > 0.0:
             kw.setdefault("C_over_Lambda", g / (m_heavy * 1e-3))

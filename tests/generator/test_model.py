@@ -228,3 +228,14 @@ def test_eq5_is_total_halves_visible_width():
     assert b.width_visible == pytest.approx(0.5 * a.width_visible, rel=1e-15)
     assert b.width_visible == pytest.approx(a.width_one_charge_mode(), rel=1e-15)
     assert b.ctau_mm == pytest.approx(2.0 * a.ctau_mm, rel=1e-15)
+
+
+def test_sign_of_s_times_p_follows_the_coupling_convention():
+    """Paper Eq. 3 has S·P ∝ +sinθ cosθ; the exact Eq. 2 has S ∝ (m_μ − m_τ) sinθ < 0."""
+    from generator.constants import M_MU, M_TAU
+
+    kw = dict(m_in=M_MU, m_out=M_TAU)
+    assert ALPModel.from_C_over_Lambda(2.0, 1.0, 0.5, **kw).sign_SP == 1.0
+    assert ALPModel.from_C_over_Lambda(2.0, 1.0, 2.5, **kw).sign_SP == -1.0
+    assert ALPModel.from_C_over_Lambda(2.0, 1.0, 0.5, couplings="exact", **kw).sign_SP == -1.0
+    assert ALPModel.from_g(2.0, 1e-3, 0.5, **kw).sign_SP == 1.0

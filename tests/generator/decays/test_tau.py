@@ -1,0 +1,295 @@
+"""τ decay channels: BR table, polarised spectra against textbook formulas, kinematics."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from generator.constants import M_E, M_MU, M_PI, M_TAU, mass
+from generator.decays import tau
+from generator.decays.kinematics import two_body_momentum
+from generator.decays.polarization import collinear_pion_fraction_pdf, michel_pdf
+from generator.decays.registry import channels_for, get
+
+REF = Path("/work/shared/data/tau_decay_reference.csv")
+N = 40000
+
+
+def _run(name, p4, hel, seed, pid=15):
+    ch = next(c for c in channels_for(pid) if c.name == name)
+    rng = np.random.default_rng(seed)
+    return ch.run(p4, hel, rng.random((len(p4), ch.n_random)))
+
+
+def _at_rest(n):
+    p4 = np.zeros((n, 4))
+    p4[:, 3] = M_TAU
+    return p4
+
+
+def _along_z(n, p):
+    p4 = np.zeros((n, 4))
+    p4[:, 2] = p
+    p4[:, 3] = math.hypot(p, M_TAU)
+    return p4
+
+
+def _reference():
+    rows = [r for r in open(REF) if not r.startswith("#")]
+    return {r["quantity"]: float(r["value"]) for r in csv.DictReader(rows)}
+
+
+# --- branching fractions -------------------------------------------------------------------
+def test_br_table():
+    ref = _reference()
+    chans = channels_for(15)
+    brs = {c.name: c.branching() for c in chans}
+    assert sum(brs.values()) == pytest.approx(1.0, abs=1e-12)
+    assert brs["tau->mu nu nu"] == ref["BR(tau->mu nu nu)"]
+    assert brs["tau->e nu nu"] == ref["BR(tau->e nu nu)"]
+    three = sum(c.branching() for c in chans if "3prong" in c.tags)
+    # exclusive topological 3-prong: mean of the verified L3 and DELPHI values (±0.0002)
+    assert three == pytest.approx(
+        0.5 * (ref["BR(3-prong) L3"] + ref["BR(3-prong) DELPHI"]), abs=2e-4
+    )
+    assert sum(c.branching() for c in chans if "5prong" in c.tags) == ref["BR(5-prong)"]
+    one = sum(c.branching() for c in chans if "1prong" in c.tags)
+    assert one == pytest.approx(0.5 * (ref["BR(1-prong) L3"] + ref["BR(1-prong) DELPHI"]), abs=1e-3)
+    # prong count of each channel = number of charged daughters
+    for c in chans:
+        nch = sum(1 for d in c.daughters if mass(d) > 0 and abs(d) in (11, 13, 211, 321))
+        assert f"{nch}prong" in c.tags, c.name
+    assert all(b > 0 for b in brs.values())
+
+
+# --- kinematics ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tev_decays():
+    rng = np.random.default_rng(11)
+    n = 3000
+    p = 3000.0
+    c = rng.uniform(-1, 1, n)
+    phi = rng.uniform(0, 2 * np.pi, n)
+    p4 = np.stack(
+        [
+            p * np.sqrt(1 - c * c) * np.cos(phi),
+            p * np.sqrt(1 - c * c) * np.sin(phi),
+            p * c,
+            np.full(n, math.hypot(p, M_TAU)),
+        ],
+        axis=1,
+    )
+    p4[:5] = [[0, 0, -p, math.hypot(p, M_TAU)]] * 5  # exactly along −z (rotation edge case)
+    hel = rng.choice([-1.0, 1.0], n)
+    out = {}
+    for k, ch in enumerate(channels_for(15)):
+        out[ch.name] = (ch, p4, ch.run(p4, hel, np.random.default_rng(k).random((n, ch.n_random))))
+    return out
+
+
+def test_conservation_and_on_shell_tev(tev_decays):
+    for name, (ch, p4, d) in tev_decays.items():
+        e = p4[:, 3]
+        assert np.max(np.abs(d.sum(axis=1) - p4).max(axis=1) / e) < 1e-10, name
+        m = np.array([mass(x) for x in ch.daughters])
+        p2 = d[..., 3] ** 2 - np.sum(d[..., :3] ** 2, axis=2)
+        assert np.max(np.abs(p2 - m**2) / e[:, None] ** 2) < 1e-10, name
+        assert np.all(d[..., 3] > 0)
+
+
+def test_invariant_mass_equals_tau_mass():
+    n = 2000
+    p4 = _along_z(n, 5.0)
+    for ch in channels_for(15):
+        d = ch.run(p4, np.ones(n), np.random.default_rng(3).random((n, ch.n_random)))
+        s = d.sum(axis=1)
+        minv = np.sqrt(s[:, 3] ** 2 - np.sum(s[:, :3] ** 2, axis=1))
+        assert np.max(np.abs(minv - M_TAU)) < 1e-11, ch.name
+
+
+# --- leptonic: polarised Michel spectrum -----------------------------------------------------
+def _chi2_michel(x, c, P, x0, nx=12, nc=4):
+    xe = np.linspace(x0, 1.0, nx + 1)
+    ce = np.linspace(-1, 1, nc + 1)
+    obs, _, _ = np.histogram2d(x, c, bins=[xe, ce])
+    exp = np.empty_like(obs)
+    for i in range(nx):
+        xs = np.linspace(xe[i], xe[i + 1], 201)
+        for j in range(nc):
+            cs = np.linspace(ce[j], ce[j + 1], 21)
+            f = michel_pdf(xs[:, None], cs[None, :], P, x0)
+            exp[i, j] = np.trapezoid(np.trapezoid(f, cs, axis=1), xs)
+    exp *= obs.sum() / exp.sum()
+    return float(np.sum((obs - exp) ** 2 / exp)), obs.size - 1
+
+
+@pytest.mark.parametrize("name,ml", [("tau->mu nu nu", M_MU), ("tau->e nu nu", M_E)])
+@pytest.mark.parametrize("P", [1.0, -1.0, 0.0, 0.4])
+def test_michel_spectrum_rest_frame(name, ml, P):
+    d = _run(name, _at_rest(N), np.full(N, P), seed=int(17 + 10 * P))
+    emax = (M_TAU**2 + ml**2) / (2 * M_TAU)
+    x = d[:, 0, 3] / emax
+    c = d[:, 0, 2] / np.linalg.norm(d[:, 0, :3], axis=1)
+    x0 = ml / emax
+    chi2, ndf = _chi2_michel(x, c, P, x0)
+    assert chi2 < ndf + 5 * math.sqrt(2 * ndf), (chi2, ndf)
+    if P != 0.0:  # the test is sensitive: the opposite polarisation is strongly excluded
+        chi2_wrong, _ = _chi2_michel(x, c, -P, x0)
+        assert chi2_wrong > ndf + 20 * math.sqrt(2 * ndf)
+
+
+@pytest.mark.parametrize("h", [1.0, -1.0])
+def test_leptonic_collinear_mean(h):
+    # textbook collinear limit (m_e → 0): dN/dx = [5 − 9x² + 4x³ + h(1 − 9x² + 8x³)]/3,
+    # so ⟨x⟩ = 7/20 − h/20
+    n = N
+    d = _run("tau->e nu nu", _along_z(n, 2000.0), np.full(n, h), seed=22 + int(h))
+    x = d[:, 0, 3] / math.hypot(2000.0, M_TAU)
+    assert abs(x.mean() - (0.35 - h / 20)) < 4 * x.std() / math.sqrt(n)
+
+
+# --- τ → π ν ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("h", [1.0, -1.0])
+def test_pion_energy_fraction_collinear(h):
+    n = N
+    r = (M_PI / M_TAU) ** 2
+    d = _run("tau->pi nu", _along_z(n, 2000.0), np.full(n, h), seed=32 + int(h))
+    x = d[:, 0, 3] / math.hypot(2000.0, M_TAU)
+    # right-handed τ⁻ (h = +1): hard π (⟨x⟩ = 2/3 for m_π → 0); h = −1: soft (1/3)
+    mean = (1 + r) / 2 + h * (1 - r) / 6
+    assert abs(x.mean() - mean) < 4 * x.std() / math.sqrt(n)
+    assert (x.mean() > 0.6) if h > 0 else (x.mean() < 0.4)
+
+    def cdf(t):
+        t = np.clip(t, r, 1)
+        a = (t - r) / (1 - r)
+        return a + h * (a * a - a)  # ∫ pdf with u = (x−r)/(1−r): u + h(u² − u)
+
+    assert np.allclose(
+        np.trapezoid(
+            collinear_pion_fraction_pdf(np.linspace(r, 1, 2001), h, r), np.linspace(r, 1, 2001)
+        ),
+        1.0,
+    )
+    assert stats.kstest(x, cdf).pvalue > 1e-3
+
+
+def test_pion_angular_distribution_rest():
+    n = N
+    for P in (1.0, -0.5):
+        d = _run("tau->pi nu", _at_rest(n), np.full(n, P), seed=41)
+        c = d[:, 0, 2] / np.linalg.norm(d[:, 0, :3], axis=1)
+        # ⟨cosθ⟩ = P/3 for 1 + P cosθ
+        assert abs(c.mean() - P / 3) < 4 * math.sqrt(1 / 3 / n)
+        k = two_body_momentum(M_TAU, M_PI, 0.0)
+        assert np.allclose(np.linalg.norm(d[:, 0, :3], axis=1), k, rtol=1e-13)
+
+
+# --- spin-1 hadronic systems -----------------------------------------------------------------
+def _system(d, nh):
+    s = d[:, :nh].sum(axis=1)
+    q2 = s[:, 3] ** 2 - np.sum(s[:, :3] ** 2, axis=1)
+    c = s[:, 2] / np.linalg.norm(s[:, :3], axis=1)
+    return q2, c
+
+
+@pytest.mark.parametrize(
+    "name,nh",
+    [("tau->pi pi0 nu", 2), ("tau->3pi nu", 3), ("tau->pi 2pi0 nu", 3), ("tau->3pi pi0 nu", 4)],
+)
+def test_hadronic_system_polarization(name, nh):
+    # for a transverse spin-1 current, given Q²: dN/dcosθ ∝ 1 + P α(Q²) cosθ with
+    # α = (m² − 2Q²)/(m² + 2Q²), so ⟨cosθ − P α/3⟩ = 0 (the ρ kernel does not use α)
+    n = 20000
+    P = 1.0
+    d = _run(name, _at_rest(n), np.full(n, P), seed=51)
+    q2, c = _system(d, nh)
+    alpha = (M_TAU**2 - 2 * q2) / (M_TAU**2 + 2 * q2)
+    resid = c - P * alpha / 3
+    assert abs(resid.mean()) < 4 * resid.std() / math.sqrt(n)
+    assert abs(c.mean()) > 10 * c.std() / math.sqrt(n) or name != "tau->pi pi0 nu"
+
+
+def test_rho_lineshape_and_helicity_fractions():
+    n = 30000
+    d = _run("tau->pi pi0 nu", _at_rest(n), np.zeros(n), seed=61)
+    q2, _ = _system(d, 2)
+    m = np.sqrt(q2)
+    m_rho = tau.M_RHO
+    assert abs(np.median(m) - m_rho) < 0.03
+    assert np.mean(np.abs(m - m_rho) < 0.15) > 0.6
+    # pion decay angle ψ in the ρ frame relative to the ρ direction: longitudinal fraction
+    # f_L = m²/(m² + 2s) → ⟨cos²ψ | s⟩ = (3/5) f_L + (1/5)(1 − f_L)
+    rho = d[:, 0] + d[:, 1]
+    beta = rho[:, :3] / rho[:, 3:4]
+    bmag = np.linalg.norm(beta, axis=1)
+    nhat = beta / bmag[:, None]
+    gam = 1 / np.sqrt(1 - bmag**2)
+    pi = d[:, 0]
+    ppar = np.sum(pi[:, :3] * nhat, axis=1)
+    ppar_star = gam * (ppar - bmag * pi[:, 3])
+    pperp2 = np.sum(pi[:, :3] ** 2, axis=1) - ppar**2
+    cos2 = ppar_star**2 / (ppar_star**2 + pperp2)
+    f_l = M_TAU**2 / (M_TAU**2 + 2 * q2)
+    resid = cos2 - (0.6 * f_l + 0.2 * (1 - f_l))
+    assert abs(resid.mean()) < 4 * resid.std() / math.sqrt(n)
+
+
+def test_a1_rho_dominance():
+    # ρπ dominance: one of the two π⁺π⁻ pairs sits near the ρ far more often than phase space
+    n = 10000
+    d = _run("tau->3pi nu", _at_rest(n), np.zeros(n), seed=71)
+    d0 = _run("tau->other 3prong", _at_rest(n), np.zeros(n), seed=71)  # phase space (Kππ)
+
+    def near_rho(dd, i, j):
+        s = dd[:, i] + dd[:, j]
+        m = np.sqrt(s[:, 3] ** 2 - np.sum(s[:, :3] ** 2, axis=1))
+        return np.abs(m - tau.M_RHO) < 0.1
+
+    frac = np.mean(near_rho(d, 0, 2) | near_rho(d, 1, 2))
+    frac0 = np.mean(near_rho(d0, 1, 2))
+    assert frac > 0.6 and frac > 2 * frac0
+    q2, _ = _system(d, 3)
+    assert 1.0 < np.median(np.sqrt(q2)) < 1.35  # a₁ region
+
+
+# --- unpolarised limits and CP ------------------------------------------------------------
+@pytest.mark.parametrize("name", ["tau->mu nu nu", "tau->pi nu", "tau->pi pi0 nu", "tau->3pi nu"])
+def test_random_helicity_is_unpolarized(name):
+    n = 15000
+    p4 = _along_z(n, 50.0)
+    rng = np.random.default_rng(81)
+    d0 = _run(name, p4, np.zeros(n), seed=82)
+    dr = _run(name, p4, rng.choice([-1.0, 1.0], n), seed=83)
+    dp = _run(name, p4, np.ones(n), seed=84)
+    x0, xr, xp = (dd[:, 0, 3] / p4[:, 3] for dd in (d0, dr, dp))
+    assert stats.ks_2samp(x0, xr).pvalue > 1e-3
+    if name != "tau->3pi nu":  # one pion of three carries little polarisation information
+        assert stats.ks_2samp(x0, xp).pvalue < 1e-6  # the comparison tells polarisations apart
+
+
+def test_cp_conjugate_tau_plus():
+    names = {c.name: c for c in channels_for(-15)}
+    assert names["tau->pi nu"].daughters == (211, -16)
+    assert names["tau->mu nu nu"].daughters == (-13, 14, -16)
+    assert names["tau->pi pi0 nu"].daughters == (211, 111, -16)
+    n = N
+    p4 = _along_z(n, 2000.0)
+    # τ⁺ with h = +1 behaves as τ⁻ with h = −1: soft π⁺ (⟨x⟩ ≈ 1/3), hard e⁺ (⟨x⟩ = 0.40)
+    x = _run("tau->pi nu", p4, np.ones(n), seed=91, pid=-15)[:, 0, 3] / p4[:, 3]
+    r = (M_PI / M_TAU) ** 2
+    assert abs(x.mean() - ((1 + r) / 2 - (1 - r) / 6)) < 4 * x.std() / math.sqrt(n)
+    x = _run("tau->e nu nu", p4, np.ones(n), seed=92, pid=-15)[:, 0, 3] / p4[:, 3]
+    assert abs(x.mean() - 0.40) < 4 * x.std() / math.sqrt(n)
+
+
+def test_get_and_tags():
+    assert get("tau->3pi nu").tags >= {"3prong", "hadronic"}
+    assert get("tau->mu nu nu").tags >= {"leptonic", "muonic", "1prong"}
+    with pytest.raises(KeyError):
+        get("tau->nonsense")
