@@ -578,7 +578,9 @@ def _check_physics(card: RunCard, *, check_files: bool) -> None:
                 f"{energy:g} GeV is below the production threshold {e_thr:.4g} GeV for "
                 f"m_a = {m.m_a:g} GeV on {target.symbol}",
             )
-        tmin = t_min_global(energy, card.m_in, card.m_out, m.m_a)
+        from .production.process import global_t_min  # exact, any target mass
+
+        tmin = global_t_min(energy, card.m_in, card.m_out, m.m_a, M)
         if tmin >= card.production.t_max:
             raise CardError(
                 "production.t_max",

@@ -40,9 +40,13 @@ STREAM_VEGAS = 0
 STREAM_PRESCAN = 1
 STREAM_EVENTS = 2
 
-#: Approximate bytes per event in each output format (measured on the thin-target card), used
-#: only for the disk estimate printed before long runs.
-BYTES_PER_EVENT = {"lhe": 2600, "lhe.gz": 1100, "hepmc3": 3300, "hepmc3.gz": 1300, "root": 90}
+STREAM_PILOT = 4
+
+#: Approximate bytes per event and writing rate (events/s, one core) of each output format,
+#: measured with scripts/bench_writers.py on ~10-particle events; used only for the estimate
+#: printed before a run starts.
+BYTES_PER_EVENT = {"lhe": 2500, "lhe.gz": 600, "hepmc3": 2500, "hepmc3.gz": 700, "root": 60}
+WRITE_RATE = {"lhe": 1.0e4, "lhe.gz": 6.7e3, "hepmc3": 1.8e4, "hepmc3.gz": 8.2e3, "root": 3e5}
 
 
 def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:
@@ -297,34 +301,56 @@ def prepare_output_dir(card: RunCard, force: bool) -> Path:
     return out
 
 
-def estimate(card: RunCard) -> dict[str, float]:
-    """Rough disk (bytes) estimate of the run's outputs, printed before long runs."""
-    disk = sum(BYTES_PER_EVENT.get(f, 0) for f in card.output.formats) * card.run.events
-    return {"disk_bytes": float(disk)}
+def estimate(card: RunCard, seconds_per_event: float) -> dict[str, float]:
+    """Estimated wall time (s) and disk use (bytes) of a run, printed before it starts.
+
+    ``seconds_per_event`` is the measured generation + decay cost from a pilot batch; the
+    writers' costs are the measured rates of :data:`WRITE_RATE`."""
+    n = card.run.events
+    disk = sum(BYTES_PER_EVENT.get(f, 0) for f in card.output.formats) * n
+    write = sum(1.0 / WRITE_RATE[f] for f in card.output.formats if f in WRITE_RATE)
+    return {"time_s": n * (seconds_per_event + write), "disk_bytes": float(disk)}
+
+
+class _Signals:
+    """SIGINT/SIGTERM → :class:`Interrupted`, except while outputs are being finalised, when the
+    signal is remembered and the (short) commit completes, so no half-renamed set remains."""
+
+    def __init__(self) -> None:
+        self.deferred: int | None = None
+        self.finalising = False
+        self._old: dict = {}
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.finalising:
+            self.deferred = signum
+            return
+        raise Interrupted(signum)
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 def run(card: RunCard, *, force: bool = False, quiet: bool = False) -> int:
-    """Execute ``alpgen run``; returns the process exit status."""
+    """Execute ``alpgen run``; returns the process exit status (130/143 when interrupted)."""
     out = prepare_output_dir(card, force)
-    old_handlers = {}
-
-    def handler(signum, frame):
-        raise Interrupted(signum)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        old_handlers[sig] = signal.signal(sig, handler)
-    try:
-        return _run(card, out, quiet=quiet)
-    except Interrupted as exc:
-        print(
-            f"\nalpgen: interrupted by {exc}; no output file was finalised in {out} "
-            "(temporary files removed)",
-            file=sys.stderr,
-        )
-        return 128 + exc.signum
-    finally:
-        for sig, old in old_handlers.items():
-            signal.signal(sig, old)
+    with _Signals() as signals:
+        try:
+            return _run(card, out, quiet=quiet, signals=signals)
+        except Interrupted as exc:
+            kept = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+            print(
+                f"\nalpgen: interrupted by {exc} during the run; temporary files removed. "
+                + (f"Kept in {out}: {', '.join(kept)}" if kept else f"{out} holds no output"),
+                file=sys.stderr,
+            )
+            return 128 + exc.signum
 
 
 class EventSource:
@@ -398,7 +424,7 @@ def simulate(card: RunCard, *, n_events: int | None = None, progress: bool = Fal
     return source, detector.result(sigma_pb=source.sigma_pb)
 
 
-def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
+def _run(card: RunCard, out: Path, *, quiet: bool, signals: _Signals) -> int:
     from .io.atomic import OutputError
 
     timer = StageTimer()
@@ -417,9 +443,11 @@ def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
             "GeV with this beam and target; nothing to generate",
         )
     n_total = card.run.events
-    if n_total >= 1_000_000:
-        est = estimate(card)
-        console(f"{n_total:,} events: about {est['disk_bytes'] / 1e9:.1f} GB on disk")
+    est = estimate(card, _pilot_seconds_per_event(source))
+    console(
+        f"{n_total:,} events: estimated {_duration(est['time_s'])} and "
+        f"{est['disk_bytes'] / 1e6:,.0f} MB on disk"
+    )
     sampler, model = source.sampler, source.model
     meta = _metadata(card, xs)
     detector = _detector_counter(card)
@@ -450,6 +478,7 @@ def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
                 done += len(batch)
                 progress.update(task, completed=done)
             files = {name: str(w.path) for name, w in writers.items()}
+            signals.finalising = True  # the ExitStack now commits every file
     except OutputError as exc:
         print(f"alpgen: error: {exc}", file=sys.stderr)
         return 1
@@ -475,12 +504,40 @@ def _run(card: RunCard, out: Path, *, quiet: bool) -> int:
 
         console(format_table(result))
     _write_json(out / "summary.json", summary)
+    signals.finalising = False
     console(
         f"wrote {n_total:,} events to {out}/ "
         f"(unweighting efficiency {sampler.efficiency:.1%}, overweight fraction "
         f"{sampler.overweight_fraction:.2e})"
     )
     return 0
+
+
+def _pilot_seconds_per_event(source: EventSource, n: int = 2000) -> float:
+    """Generation + decay time per event from a pilot batch on its own random stream (its
+    events are discarded, so the run's events do not depend on it)."""
+    from .decays.chain import decay_batch
+
+    rng = rng_for(source.card.run.seed, STREAM_PILOT)
+
+    def pilot(size: int) -> float:
+        t0 = time.perf_counter()
+        hard = source.sampler.sample(size, rng)
+        batch = hard_batch(hard, source.card, rng, helicity_fn=source.helicity_fn)
+        decay_batch(batch, source.model, source.decay_config, rng)
+        return time.perf_counter() - t0
+
+    pilot(100)  # JIT warm-up (compiles or loads the cache) is not part of the rate
+    n = min(n, source.card.run.events)
+    return pilot(n) / n
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _model_dict(model) -> dict[str, float]:
@@ -591,7 +648,8 @@ def _progress(quiet: bool, total: int):
 
     class RateColumn(TextColumn):
         def render(self, task):  # events per second
-            speed = task.finished_speed or task.speed
+            elapsed = task.finished_time if task.finished else task.elapsed
+            speed = task.completed / elapsed if elapsed else None
             return f"{speed:,.0f} ev/s" if speed else "… ev/s"
 
     return Progress(

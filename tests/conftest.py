@@ -1,0 +1,86 @@
+"""Session-wide fixtures shared by the end-to-end tests.
+
+numba compiles (or reloads from its cache) every kernel of the chain on first use and vegas
+adapts a map per card, so the expensive objects are built once per session and reused:
+
+* ``alpgen_run``: a function that runs ``alpgen run`` in-process (``generator.cli.main``) in a
+  given working directory with ``output.dir=out`` (relative, so that the card text and the
+  metadata written into the files do not depend on the temporary path) and returns
+  ``(exit status, output directory)``;
+* ``thin_target_run``: one small thin-target run (``FAST_OVERRIDES``) with LHE, HepMC3 and ROOT
+  output, read-only for the tests that use it;
+* ``thin_target_source``: an :class:`generator.pipeline.EventSource` for the same card.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# pytest's default ("prepend") import mode puts this directory on sys.path to import this file.
+# tests/generator/ (no __init__.py) would then shadow an *editable* install of the `generator`
+# package (whose setuptools finder runs after the path finder) as an empty namespace package.
+# Nothing imports from tests/ itself, so take it off the path again before anything imports
+# `generator`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "tests"]
+CARDS = ROOT / "cards"
+THIN_TARGET_CARD = CARDS / "thin_target_1p5TeV.toml"
+
+#: Small, fast settings for end-to-end runs: a few thousand events in several batches and a
+#: 2 % target precision on σ (the integrator's minimum sample usually does better).
+FAST_OVERRIDES: tuple[str, ...] = (
+    "run.events=3000",
+    "run.batch_size=1000",
+    "production.precision=0.02",
+)
+
+RunFn = Callable[..., tuple[int, Path]]
+
+
+def _run_alpgen(
+    workdir: Path, card: Path = THIN_TARGET_CARD, overrides: Iterable[str] = FAST_OVERRIDES
+) -> tuple[int, Path]:
+    """``alpgen run CARD --set ... --set output.dir=out --force --quiet`` inside ``workdir``."""
+    from generator.cli import main
+
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = ["run", str(card)]
+    for item in (*overrides, "output.dir=out"):
+        args += ["--set", item]
+    args += ["--force", "--quiet"]
+    old = Path.cwd()
+    os.chdir(workdir)
+    try:
+        rc = main(args)
+    finally:
+        os.chdir(old)
+    return rc, workdir / "out"
+
+
+@pytest.fixture(scope="session")
+def alpgen_run() -> RunFn:
+    return _run_alpgen
+
+
+@pytest.fixture(scope="session")
+def thin_target_run(tmp_path_factory) -> Path:
+    """Output directory of one small thin-target ``alpgen run`` (lhe, hepmc3, root, summary)."""
+    rc, out = _run_alpgen(tmp_path_factory.mktemp("thin_target_run"))
+    assert rc == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def thin_target_source():
+    """An integrated, ready-to-sample EventSource of the thin-target card (FAST_OVERRIDES)."""
+    from generator.card import load_card
+    from generator.pipeline import EventSource
+
+    return EventSource(load_card(THIN_TARGET_CARD, FAST_OVERRIDES))
