@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -82,15 +83,20 @@ def test_helicity_amplitudes_vs_traces(theta, ma):
 
 
 def test_theta_pi_over_4_fully_polarized():
-    # m_in → 0 (paper limit): A_h = sin2θ = 1 at θ = π/4 (default sign of S·P)
+    # m_in → 0 (paper limit): |A_h| = sin2θ = 1 at θ = π/4. The sign follows sign(S·P):
+    # paper Eq. 3 (S = g sinθ, P = g cosθ, S·P > 0) gives A_h = −sin2θ; the exact Eq. 2 coupling
+    # (S ∝ (m_μ − m_τ) sinθ < 0) gives +sin2θ.
     model = ALPModel.from_g(3.0, 1e-3, math.pi / 4, m_in=0.0, m_out=M_TAU)
-    assert alp.helicity_asymmetry(model) == pytest.approx(1.0, abs=1e-14)
+    assert model.sign_SP == 1.0
+    assert alp.helicity_asymmetry(model) == pytest.approx(-1.0, abs=1e-14)
+    exact = dataclasses.replace(model, sign_SP=-1.0)
+    assert alp.helicity_asymmetry(exact) == pytest.approx(1.0, abs=1e-14)
     for theta in (0.2, 0.7, 1.3):
         model = ALPModel.from_g(3.0, 1e-3, theta, m_in=0.0, m_out=M_TAU)
-        assert alp.helicity_asymmetry(model) == pytest.approx(math.sin(2 * theta), abs=1e-14)
+        assert alp.helicity_asymmetry(model) == pytest.approx(-math.sin(2 * theta), abs=1e-14)
     # with the muon mass it is 1 − O(m_μ²/(m_a² − m_τ²))
     model = ALPModel.from_g(3.0, 1e-3, math.pi / 4, m_in=M_MU, m_out=M_TAU)
-    assert 0.99 < alp.helicity_asymmetry(model) < 1.0
+    assert -1.0 < alp.helicity_asymmetry(model) < -0.99
     # pure scalar or pseudoscalar: unpolarised
     assert alp.helicity_asymmetry(ALPModel.from_g(3.0, 1e-3, 0.0, m_in=M_MU, m_out=M_TAU)) == 0.0
 
