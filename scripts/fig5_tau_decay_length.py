@@ -151,7 +151,7 @@ def plot(points: list[dict], path: Path) -> None:
     axes[0].set_ylabel(r"$d\sigma/d\ell$ [pb/mm]")
     ymax = max(np.nanmax(p["dsdl"][k]) for p in points for k in ("production", "alp"))
     axes[0].set_ylim(ymax * 1e-9, ymax * 5)
-    axes[1].legend(fontsize=7, loc="upper right")
+    axes[0].legend(fontsize=7, loc="lower left")
     fig.suptitle(
         r"$\mu^- \mathrm{Pb} \to \tau^- \mathrm{Pb}\, a$, $a \to \mu\tau$,"
         r" $C/\Lambda$ = 1 TeV$^{-1}$, $\theta = \pi/4$",

@@ -215,6 +215,8 @@ class HistogramWriter(AtomicWriter):
         return self._hists
 
     def _finish(self) -> None:
+        # the card, seed and versions travel with the histograms (a TObjString of JSON)
+        self._file["alpgen_metadata"] = self.metadata.to_json()
         for tag, hs in self._hists.items():
             for name, h in hs.items():
                 self._file[f"{tag}/{name}"] = h

@@ -132,3 +132,20 @@ def test_enospc(tmp_path, batch, meta, monkeypatch):
         w.fill(batch)
         w.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_root_file_records_card_seed_and_versions(tmp_path, batch, meta):
+    import json
+
+    import uproot
+
+    from generator.io.histograms import HistogramWriter
+
+    path = tmp_path / "h.root"
+    with HistogramWriter(path, meta) as w:
+        w.fill(batch)
+    with uproot.open(path) as f:
+        stored = json.loads(str(f["alpgen_metadata"]))
+    assert stored["seed"] == meta.seed
+    assert stored["card_text"] == meta.card_text
+    assert stored["versions"]["alpgen"] == meta.versions["alpgen"]
