@@ -29,7 +29,9 @@ import numpy as np
 from generator.spectrum import BeamSpectrum, load_spectrum
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_INPUT = Path("/work/shared/data/fasernu_run3_muon_flux_fluka.csv")
+DEFAULT_INPUT = (
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "fasernu_run3_muon_flux_fluka.csv"
+)
 FALLBACK_INPUT = REPO / "tests" / "data" / "fasernu_run3_muon_flux_fluka.csv"
 DEFAULT_OUTPUT = REPO / "cards" / "data" / "fasernu_run3_muon_spectrum.csv"
 

@@ -165,9 +165,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=200_000, help="events per (E, m_a) point")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument(
-        "--out", type=Path, default=ROOT / "docs" / "figures" / "fig5_tau_decay_length"
-    )
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "fig5_tau_decay_length")
     args = ap.parse_args()
     t0 = time.perf_counter()
     points = []

@@ -25,7 +25,12 @@ from generator.production.integrator import integrate
 from generator.production.process import ProcessParams
 from generator.targets import get_target
 
-THESIS = Path("/work/shared/data/marcarelli_thesis_xsec_mu_to_tau_Pb_1TeV.csv")
+THESIS = (
+    Path(__file__).resolve().parents[1]
+    / "tests"
+    / "data"
+    / "marcarelli_thesis_xsec_mu_to_tau_Pb_1TeV.csv"
+)
 TABLE_57 = [  # E, m_a, total, coherent, incoherent, PV  (physics.md §5.7)
     (1500, 2, 9.02e5, 8.55e5, 4.69e4, -1.9e4),
     (1500, 10, 5.09e3, 1.97e3, 3.12e3, -10.5),

@@ -38,7 +38,10 @@ def test_reference_card_parses():
 def test_set_overrides_are_toml_values():
     assert parse_set("model.theta=0.785") == ("model", "theta", 0.785)
     assert parse_set('production.form_factors=["coherent"]') == (
-        "production", "form_factors", ["coherent"])
+        "production",
+        "form_factors",
+        ["coherent"],
+    )
     assert parse_set("decays.alp=visible") == ("decays", "alp", "visible")
     card = load_card(CARD, ["model.g=0.003"])
     assert card.model.g == 0.003 and card.model.C_over_Lambda is None

@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 
 from generator.card import SCHEMA, CardError, apply_overrides, build_card
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 
@@ -47,8 +46,9 @@ def valid_cards(draw) -> dict:
             "couplings": draw(st.sampled_from(["paper", "exact"])),
         },
         "production": {
-            "form_factors": draw(st.sampled_from(
-                [["coherent"], ["incoherent"], ["coherent", "incoherent"]])),
+            "form_factors": draw(
+                st.sampled_from([["coherent"], ["incoherent"], ["coherent", "incoherent"]])
+            ),
             "atomic_screening": draw(st.booleans()),
             "t_max": draw(st.floats(0.1, 1.0)),
         },
@@ -85,13 +85,19 @@ def invalid_cards(draw) -> tuple[dict, str]:
     kind = draw(st.sampled_from(["unknown_key", "unknown_section", "wrong_type", "range"]))
     if kind == "unknown_key":
         section = draw(st.sampled_from(sorted(SCHEMA)))
-        key = draw(st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)
-                   .filter(lambda k, s=section: k not in SCHEMA[s]))
+        key = draw(
+            st.text("abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
+                lambda k, s=section: k not in SCHEMA[s]
+            )
+        )
         doc.setdefault(section, {})[key] = 1
         return doc, f"{section}.{key}"
     if kind == "unknown_section":
-        name = draw(st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=10)
-                    .filter(lambda s: s not in SCHEMA and s != "detector"))
+        name = draw(
+            st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=10).filter(
+                lambda s: s not in SCHEMA and s != "detector"
+            )
+        )
         doc[name] = {"x": 1}
         return doc, name
     if kind == "wrong_type":
@@ -106,13 +112,25 @@ def invalid_cards(draw) -> tuple[dict, str]:
             doc["beam"].pop("energy", None)
         return doc, f"{section}.{key}"
     # out of range
-    section, key, value = draw(st.sampled_from([
-        ("run", "events", 0), ("run", "events", 10**8 + 1), ("run", "seed", -1),
-        ("beam", "energy", -1.0), ("beam", "polarization", 1.5), ("target", "thickness_cm", 0.0),
-        ("model", "m_a", -2.0), ("model", "theta", 3.2), ("model", "theta", -0.01),
-        ("production", "t_max", -1.0), ("production", "t_max", 1e-9),
-        ("beam", "energy", 2.5), ("model", "g_chi", -1.0),
-    ]))
+    section, key, value = draw(
+        st.sampled_from(
+            [
+                ("run", "events", 0),
+                ("run", "events", 10**8 + 1),
+                ("run", "seed", -1),
+                ("beam", "energy", -1.0),
+                ("beam", "polarization", 1.5),
+                ("target", "thickness_cm", 0.0),
+                ("model", "m_a", -2.0),
+                ("model", "theta", 3.2),
+                ("model", "theta", -0.01),
+                ("production", "t_max", -1.0),
+                ("production", "t_max", 1e-9),
+                ("beam", "energy", 2.5),
+                ("model", "g_chi", -1.0),
+            ]
+        )
+    )
     doc[section][key] = value
     return doc, f"{section}.{key}"
 
@@ -140,15 +158,21 @@ def test_invalid_cards_are_rejected_naming_the_key(case):
         raise AssertionError(f"invalid card accepted (mutated {key})")
 
 
-toml_scalars = st.one_of(st.booleans(), st.integers(-10**12, 10**12), finite,
-                         st.text(max_size=12))
+toml_scalars = st.one_of(
+    st.booleans(), st.integers(-(10**12), 10**12), finite, st.text(max_size=12)
+)
 toml_values = st.recursive(toml_scalars, lambda inner: st.lists(inner, max_size=4), max_leaves=8)
 sections = st.sampled_from([*sorted(SCHEMA), "detector", "other"])
 
 
 @SETTINGS
-@given(st.dictionaries(sections, st.one_of(
-    toml_values, st.dictionaries(st.text(max_size=12), toml_values, max_size=6)), max_size=8))
+@given(
+    st.dictionaries(
+        sections,
+        st.one_of(toml_values, st.dictionaries(st.text(max_size=12), toml_values, max_size=6)),
+        max_size=8,
+    )
+)
 def test_arbitrary_documents_never_crash(doc):
     try:
         build_card(doc, path="prop.toml")
@@ -157,8 +181,13 @@ def test_arbitrary_documents_never_crash(doc):
 
 
 @SETTINGS
-@given(valid_cards(), st.lists(st.tuples(st.sampled_from(sorted(SCHEMA)), st.text(max_size=10),
-                                         st.text(max_size=20)), max_size=3))
+@given(
+    valid_cards(),
+    st.lists(
+        st.tuples(st.sampled_from(sorted(SCHEMA)), st.text(max_size=10), st.text(max_size=20)),
+        max_size=3,
+    ),
+)
 def test_arbitrary_set_overrides_never_crash(doc, sets):
     overrides = [f"{s}.{k}={v}" for s, k, v in sets]
     try:

@@ -30,19 +30,44 @@ def test_version_and_help(capsys):
 
 
 def test_console_script_entry_point():
-    res = subprocess.run([sys.executable, "-m", "generator.cli", "--version"],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0 and "alpgen" in res.stdout
 
 
 def test_model_json(capsys):
-    assert main(["model", str(CARD), "--json", "--set", "model.theta=1.5707963267948966",
-                 "--set", "model.m_a=10"]) == 0
+    assert (
+        main(
+            [
+                "model",
+                str(CARD),
+                "--json",
+                "--set",
+                "model.theta=1.5707963267948966",
+                "--set",
+                "model.m_a=10",
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
-    for key in ("m_a_GeV", "g_mutau", "width_mu_minus_tau_plus_GeV",
-                "width_mu_plus_tau_minus_GeV", "width_chichi_GeV", "width_total_GeV",
-                "ctau_a_mm", "br_visible", "br_invisible", "delta_a_mu",
-                "g2_band_C_over_Lambda_invTeV"):
+    for key in (
+        "m_a_GeV",
+        "g_mutau",
+        "width_mu_minus_tau_plus_GeV",
+        "width_mu_plus_tau_minus_GeV",
+        "width_chichi_GeV",
+        "width_total_GeV",
+        "ctau_a_mm",
+        "br_visible",
+        "br_invisible",
+        "delta_a_mu",
+        "g2_band_C_over_Lambda_invTeV",
+    ):
         assert key in d
     # paper convention, θ = π/2, m_a = 10 GeV: Γ_one = g² m_a/(8π) (1 − m_τ²/m_a²)² up to m_μ
     g = d["g_mutau"]

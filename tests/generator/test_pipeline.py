@@ -79,7 +79,7 @@ def check_record(batch: EventBatch, m_a: float, m_nucleus: float) -> None:
     # hard vertex: beam + target → lepton + recoil + ALP
     assert np.all(batch.status[:, [SLOT_BEAM, SLOT_TARGET]] == STATUS_BEAM)
     hard_in = p[:, SLOT_BEAM] + p[:, SLOT_TARGET]
-    hard_out = p[:, SLOT_LEPTON : N_HARD].sum(axis=1)
+    hard_out = p[:, SLOT_LEPTON:N_HARD].sum(axis=1)
     assert np.max(np.abs(hard_in - hard_out)) / E_BEAM < TOL
     assert np.all(batch.mother[:, SLOT_LEPTON:N_HARD] == (SLOT_BEAM, SLOT_TARGET))
     # decay vertices: parent = Σ daughters, daughters point back to their parent

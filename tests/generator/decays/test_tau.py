@@ -16,7 +16,7 @@ from generator.decays.kinematics import two_body_momentum
 from generator.decays.polarization import collinear_pion_fraction_pdf, michel_pdf
 from generator.decays.registry import channels_for, get
 
-REF = Path("/work/shared/data/tau_decay_reference.csv")
+REF = Path(__file__).resolve().parents[2] / "data" / "tau_decay_reference.csv"
 N = 40000
 
 

@@ -22,7 +22,7 @@ from generator.spectrum import BeamSpectrum
 from generator.targets import get_target
 
 PB = get_target("Pb")
-DATA = Path("/work/shared/data/marcarelli_thesis_xsec_mu_to_tau_Pb_1TeV.csv")
+DATA = Path(__file__).resolve().parents[2] / "data" / "marcarelli_thesis_xsec_mu_to_tau_Pb_1TeV.csv"
 
 
 def pb_params(E, m_a, **kw):
