@@ -493,6 +493,7 @@ def _run(card: RunCard, out: Path, *, quiet: bool, signals: _Signals) -> int:
         "card": card.to_dict(),
         "card_text": card.text,
         "overrides": list(card.overrides),
+        "beam": _beam_info(xs.params),
         "model": _model_dict(model),
         "files": {k: os.path.basename(v) for k, v in files.items()},
         "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
@@ -588,7 +589,20 @@ def _metadata(card: RunCard, xs: XsecResult):
         target_pid=target.pdgid,
         target_mass=target.nucleus_mass,
         generator_version=__version__,
+        extra=_beam_info(xs.params),
     )
+
+
+def _beam_info(params) -> dict[str, Any]:
+    """What the beam was: a fixed energy, or a spectrum with its label (e.g. a stand-in flux)."""
+    spec = params.spectrum
+    if spec is None:
+        return {"beam_energy_GeV": params.E_beam}
+    return {
+        "beam_spectrum_label": spec.label,
+        "beam_spectrum_source": spec.source,
+        "beam_spectrum_range_GeV": [spec.e_min, spec.e_max],
+    }
 
 
 def _open_writers(card: RunCard, out: Path, meta, stack: ExitStack) -> dict[str, Any]:
