@@ -126,7 +126,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "name": Key((str,), None, doc="run name (default: the card's file name)"),
         "events": Key((int,), 10_000, _int_range(1, MAX_EVENTS), doc="unweighted events"),
         "seed": Key((int,), 1, _int_range(0, 2**63 - 1), doc="master random seed"),
-        "batch_size": Key((int,), 50_000, _int_range(100, 10_000_000), doc="events per batch"),
+        "batch_size": Key((int,), 20_000, _int_range(100, 10_000_000), doc="events per batch"),
     },
     "beam": {
         "particle": Key((str,), "mu-", _one_of("mu-", "mu+", "e-", "e+")),

@@ -23,11 +23,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# pytest's default ("prepend") import mode puts this directory on sys.path to import this file.
-# tests/generator/ (no __init__.py) would then shadow an *editable* install of the `generator`
-# package (whose setuptools finder runs after the path finder) as an empty namespace package.
-# Nothing imports from tests/ itself, so take it off the path again before anything imports
-# `generator`.
+# Under pytest's "prepend" import mode (not this project's default, which is "importlib", see
+# pyproject.toml) this directory is put on sys.path to import this file, and tests/generator/
+# (no __init__.py) would then shadow an *editable* install of the `generator` package as an empty
+# namespace package. Nothing imports from tests/ itself, so keep it off the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "tests"]
 CARDS = ROOT / "cards"
 THIN_TARGET_CARD = CARDS / "thin_target_1p5TeV.toml"

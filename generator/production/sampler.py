@@ -152,12 +152,13 @@ class UnweightedSampler:
         with np.errstate(invalid="ignore", divide="ignore"):
             frac_coh = np.where(w[:, 0] > 0, w[:, 1] / w[:, 0], 1.0)
         component = (rng.random(n) >= frac_coh).astype(np.int8)
-        # random overall azimuth about the beam axis
+        # random overall azimuth about the beam axis (the beam and the target at rest are on
+        # the axis: rotating them would only turn +0.0 into -0.0 in the output files)
         alpha = rng.uniform(0.0, 2.0 * np.pi, n)
         ca, sa = np.cos(alpha)[:, None], np.sin(alpha)[:, None]
-        px, py = mom[:, :, 0].copy(), mom[:, :, 1].copy()
-        mom[:, :, 0] = ca * px - sa * py
-        mom[:, :, 1] = sa * px + ca * py
+        px, py = mom[:, 2:, 0].copy(), mom[:, 2:, 1].copy()
+        mom[:, 2:, 0] = ca * px - sa * py
+        mom[:, 2:, 1] = sa * px + ca * py
         if self.params.spectrum is not None:
             fm = np.asarray(self.params.spectrum.fraction_minus(e), dtype=np.float64)
             charge = np.where(rng.random(n) < fm, -1, 1).astype(np.int8)

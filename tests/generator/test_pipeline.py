@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import math
 from pathlib import Path
@@ -66,7 +67,7 @@ def _expected_mass(pid: int, m_a: float, m_nucleus: float) -> float:
 
 def check_record(batch: EventBatch, m_a: float, m_nucleus: float) -> None:
     """Conservation at every vertex, mass shell, PDG masses and mother/daughter consistency."""
-    n, k = batch.pid.shape
+    k = batch.n_slots
     used = np.arange(k)[None, :] < batch.n_particles[:, None]
     assert np.all((batch.status != 0) == used)
     p = batch.p
@@ -228,7 +229,7 @@ def test_summary_json(thin_target_run):
     assert det["mot"] == 1e16
     assert det["signal_per_mot"] * det["mot"] == pytest.approx(det["signal_events"])
     cum = [c["cumulative_efficiency"] for c in det["cutflow"]]
-    assert cum[0] == 1.0 and all(a >= b for a, b in zip(cum, cum[1:], strict=False))
+    assert cum[0] == 1.0 and all(a >= b for a, b in itertools.pairwise(cum))
     assert cum[-1] == pytest.approx(det["efficiency"])
     # N = N_MOT n_T L σ ε, with n_T L in cm⁻² and σ in pb = 1e-36 cm²
     nt_l = det["number_density_cm3"] * det["thickness_cm"]
@@ -241,7 +242,7 @@ def test_decay_lengths_follow_exponential_law(thin_target_run):
     """Lab decay lengths from the file's vertices: exponential with mean βγcτ, along p⃗."""
     s = _summary(thin_target_run)
     b = read_hepmc3(thin_target_run / "events.hepmc3")
-    n, k = b.pid.shape
+    n = len(b)
     first = b.daughter[..., 0]
     for pid, ctau in ((PID_TAU, CTAU_TAU_MM), (PID_ALP, s["model"]["ctau_a_mm"])):
         sel = (np.abs(b.pid) == pid) & (first >= 0)
