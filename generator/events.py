@@ -44,6 +44,21 @@ SLOT_RECOIL = 3
 SLOT_ALP = 4
 N_HARD = 5
 
+#: The per-slot and per-event array columns of an :class:`EventBatch` (everything but ``info``).
+COLUMNS = (
+    "pid",
+    "status",
+    "mother",
+    "daughter",
+    "p",
+    "m",
+    "vertex",
+    "spin",
+    "weight",
+    "beam_energy",
+    "n_particles",
+)
+
 STATUS_UNUSED = 0
 STATUS_FINAL = 1
 STATUS_DECAYED = 2
@@ -94,22 +109,7 @@ class EventBatch:
     def select(self, mask: np.ndarray) -> EventBatch:
         """A new batch with the events where ``mask`` is true (or with the given indices)."""
         return EventBatch(
-            **{
-                name: getattr(self, name)[mask]
-                for name in (
-                    "pid",
-                    "status",
-                    "mother",
-                    "daughter",
-                    "p",
-                    "m",
-                    "vertex",
-                    "spin",
-                    "weight",
-                    "beam_energy",
-                    "n_particles",
-                )
-            },
+            **{name: getattr(self, name)[mask] for name in COLUMNS},
             info={k: v[mask] for k, v in self.info.items()},
         )
 
@@ -117,22 +117,7 @@ class EventBatch:
     def concatenate(cls, batches: list[EventBatch]) -> EventBatch:
         """Join batches event-wise (all must have the same number of slots and info keys)."""
         first = batches[0]
-        cols = {
-            name: np.concatenate([getattr(b, name) for b in batches])
-            for name in (
-                "pid",
-                "status",
-                "mother",
-                "daughter",
-                "p",
-                "m",
-                "vertex",
-                "spin",
-                "weight",
-                "beam_energy",
-                "n_particles",
-            )
-        }
+        cols = {name: np.concatenate([getattr(b, name) for b in batches]) for name in COLUMNS}
         info = {k: np.concatenate([b.info[k] for b in batches]) for k in first.info}
         return cls(**cols, info=info)
 

@@ -966,3 +966,51 @@ def scan_setups(
             config = {**dict(card.detector or {}), **v}
             table += curve_rows(results, i, label, config)
     return table
+
+
+def figure_main(
+    argv: Sequence[str] | None,
+    *,
+    name: str,
+    description: str,
+    setups: Sequence[tuple[str, Mapping[str, Any]]],
+    mass_range: tuple[float, float],
+    defaults: Mapping[str, float],
+    make_figure: Callable,
+    constraint_rows: Callable,
+    out_dir: Path,
+) -> int:
+    """The command line shared by the paper-figure scripts (``scripts/fig6_*.py``, ...).
+
+    Scans ``setups`` (card path, detector variant) over log-spaced masses in ``mass_range``,
+    writes ``<name>_reach.csv`` and ``<name>_constraints.csv`` next to the PNG and prints the
+    reach per curve. ``defaults`` holds ``events``, ``masses`` and ``precision``.
+    """
+    import argparse
+
+    from .backends import ProcessPoolBackend
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--events", type=int, default=int(defaults["events"]))
+    p.add_argument("--masses", type=int, default=int(defaults["masses"]))
+    p.add_argument("--precision", type=float, default=float(defaults["precision"]))
+    p.add_argument("--workers", type=int, default=None, help="process-pool workers")
+    p.add_argument("--out", default=str(out_dir))
+    args = p.parse_args(argv)
+
+    masses = np.geomspace(*mass_range, args.masses)
+    overrides = [f"run.events={args.events}", f"production.precision={args.precision}"]
+    with ProcessPoolBackend(args.workers) as backend:
+        table = scan_setups(list(setups), masses, overrides=overrides, backend=backend)
+    cons = constraint_rows(np.geomspace(*mass_range, 200))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = name.split("_")[0]
+    write_csv(out / f"{stem}_reach.csv", table, CURVE_COLUMNS)
+    write_csv(out / f"{stem}_constraints.csv", cons, list(cons[0]))
+    make_figure(table, cons).savefig(out / f"{name}.png", dpi=130)
+    for r in table:
+        reach, err = r["reach_C_over_Lambda_invTeV"], r["reach_err_invTeV"]
+        print(f"{r['curve']:<24} m_a = {r['m_a_GeV']:7.3f} GeV  reach = {reach:.4g} ± {err:.2g}")
+    print(f"wrote {out}/{name}.png, {stem}_reach.csv, {stem}_constraints.csv", file=sys.stderr)
+    return 0

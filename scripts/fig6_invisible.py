@@ -21,7 +21,6 @@ fig6_constraints.csv (the g−2 bands and the relic line).
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
@@ -148,34 +147,19 @@ def make_figure(table, constraints, *, ylim=(1e-2, 1e3)):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--events", type=int, default=EVENTS)
-    p.add_argument("--masses", type=int, default=N_MASSES)
-    p.add_argument("--precision", type=float, default=PRECISION)
-    p.add_argument("--workers", type=int, default=None, help="process-pool workers")
-    p.add_argument("--out", default=str(FIGURES))
-    args = p.parse_args(argv)
+    from generator.scan import figure_main
 
-    from generator.backends import ProcessPoolBackend
-    from generator.scan import CURVE_COLUMNS, scan_setups, write_csv
-
-    masses = np.geomspace(M_MIN, M_MAX, args.masses)
-    overrides = [f"run.events={args.events}", f"production.precision={args.precision}"]
-    setups = [(str(ROOT / c), v) for c, v in SETUPS]
-    with ProcessPoolBackend(args.workers) as backend:
-        table = scan_setups(setups, masses, overrides=overrides, backend=backend)
-    cons = constraint_rows(np.geomspace(M_MIN, M_MAX, 200))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "fig6_reach.csv", table, CURVE_COLUMNS)
-    write_csv(out / "fig6_constraints.csv", cons, list(cons[0]))
-    fig = make_figure(table, cons)
-    fig.savefig(out / "fig6_invisible.png", dpi=130)
-    for r in table:
-        reach, err = r["reach_C_over_Lambda_invTeV"], r["reach_err_invTeV"]
-        print(f"{r['curve']:<24} m_a = {r['m_a_GeV']:7.3f} GeV  reach = {reach:.4g} ± {err:.2g}")
-    print(f"wrote {out}/fig6_invisible.png, fig6_reach.csv, fig6_constraints.csv", file=sys.stderr)
-    return 0
+    return figure_main(
+        argv,
+        name="fig6_invisible",
+        description=__doc__.splitlines()[0],
+        setups=[(str(ROOT / c), v) for c, v in SETUPS],
+        mass_range=(M_MIN, M_MAX),
+        defaults={"events": EVENTS, "masses": N_MASSES, "precision": PRECISION},
+        make_figure=make_figure,
+        constraint_rows=constraint_rows,
+        out_dir=FIGURES,
+    )
 
 
 if __name__ == "__main__":

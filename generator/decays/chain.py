@@ -30,24 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import CTAU_TAU_MM, M_TAU, PID_ALP, PID_TAU
-from ..events import SLOT_ALP, STATUS_DECAYED, STATUS_FINAL, EventBatch
+from ..events import COLUMNS, SLOT_ALP, STATUS_DECAYED, STATUS_FINAL, EventBatch
 from ..model import ALPModel
 from .registry import Channel, channels_for
 
 _NEUTRINOS = {12, 14, 16}
-_COLUMNS = (
-    "pid",
-    "status",
-    "mother",
-    "daughter",
-    "p",
-    "m",
-    "vertex",
-    "spin",
-    "weight",
-    "beam_energy",
-    "n_particles",
-)
 
 
 @dataclass(frozen=True)
@@ -103,7 +90,7 @@ def _alp_channels(config: DecayConfig) -> list[Channel]:
 
 def _copy(batch: EventBatch) -> EventBatch:
     return EventBatch(
-        **{k: getattr(batch, k).copy() for k in _COLUMNS},
+        **{k: getattr(batch, k).copy() for k in COLUMNS},
         info={k: v.copy() for k, v in batch.info.items()},
     )
 
