@@ -180,7 +180,9 @@ CHI_CHANNEL = Channel(
     bind=_chi_bind,
 )
 
-for _pair in ((13, 15), (11, 15), (11, 13)):
+# every (beam flavour, produced flavour) pair a card can ask for; only the pair matching the
+# model has a non-zero branching ratio
+for _pair in ((13, 15), (11, 15), (11, 13), (13, 11)):
     for _ch in lepton_channels(*_pair):
         register(_ch)
 register(CHI_CHANNEL)
