@@ -694,6 +694,8 @@ def rows(results: Sequence[PointResult], variant: int = 0) -> list[dict[str, Any
                 "signal_per_mot": v.signal_per_mot if v else (0.0 if r.status != "ok" else nan),
                 "reach_C_over_Lambda_invTeV": v.reach if v else nan,
                 "reach_err_invTeV": v.reach_err if v else nan,
+                # N ∝ (C/Λ)² with the branching ratio frozen at its reference-coupling value
+                "reach_fixed_br_invTeV": v.reach_prompt if v else nan,
                 "n_events": r.n_events,
                 "signal_events_ref": v.signal_events_ref if v else 0.0,
                 "C_over_Lambda_ref_invTeV": r.c_ref,
@@ -894,6 +896,7 @@ CURVE_COLUMNS = (
     "signal_per_mot",
     "reach_C_over_Lambda_invTeV",
     "reach_err_invTeV",
+    "reach_fixed_br_invTeV",
     "n_solutions",
     "n_events",
 )
@@ -927,6 +930,8 @@ def curve_rows(
                 "signal_per_mot": v.signal_per_mot if v else 0.0,
                 "reach_C_over_Lambda_invTeV": v.reach if v else nan,
                 "reach_err_invTeV": v.reach_err if v else nan,
+                # N ∝ (C/Λ)² with the branching ratio frozen at its reference-coupling value
+                "reach_fixed_br_invTeV": v.reach_prompt if v else nan,
                 "n_solutions": v.n_solutions if v else 0,
                 "n_events": r.n_events,
             }

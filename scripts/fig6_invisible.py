@@ -84,11 +84,11 @@ def constraint_rows(masses: np.ndarray, *, relic: bool = True) -> list[dict[str,
     return rows
 
 
-def _curves(ax, table, curves) -> None:
+def _curves(ax, table, curves, column: str = "reach_C_over_Lambda_invTeV") -> None:
     for label in curves:
         pts = [r for r in table if r["curve"] == label]
         m = np.array([r["m_a_GeV"] for r in pts], float)
-        y = np.array([r["reach_C_over_Lambda_invTeV"] for r in pts], float)
+        y = np.array([r[column] for r in pts], float)
         ok = np.isfinite(y) & (y > 0)
         ax.plot(m[ok], y[ok], marker="o", ms=3, label=label, **STYLE.get(label, {}))
 
@@ -134,14 +134,16 @@ def make_figure(table, constraints, *, ylim=(1e-2, 1e3)):
 
     curves = [c for c in dict.fromkeys(r["curve"] for r in table)]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), layout="constrained")
-    _curves(left, table, curves)
+    # left: the paper's normalisation "for B(a→χχ̄)" (physics.md §7 item 11), i.e. N ∝ (C/Λ)²
+    # with the branching ratio frozen at its C/Λ = 1 TeV⁻¹ value (≈ 1 for g_χ = 1)
+    _curves(left, table, curves, column="reach_fixed_br_invTeV")
     _style(left, ylim)
-    left.set_title("invisible ALP: reach (N = 3, BR(a→χχ̄) at each C/Λ)")
+    left.set_title("invisible ALP: reach (N = 3, B(a→χχ̄) fixed at its C/Λ = 1 value ≈ 1)")
     left.legend(fontsize=8, loc="upper left")
     _curves(right, table, curves)
     draw_constraints(right, constraints, relic=True)
     _style(right, ylim)
-    right.set_title("with (g−2)$_\\mu$ bands (hatched above: disfavoured) and relic line")
+    right.set_title("$g_\\chi$ = 1: B(a→χχ̄) at each C/Λ; (g−2)$_\\mu$ bands and relic line")
     right.legend(fontsize=6.5, loc="lower right", ncol=2, framealpha=0.9)
     return fig
 
