@@ -20,6 +20,7 @@ from typing import Any
 
 from .constants import LEPTONS
 from .model import ALPModel
+from .production.process import global_t_min, production_threshold
 from .targets import TARGETS, Target, get_target
 
 #: Largest number of events a card may ask for (issue: runs up to 10⁸ events are accepted).
@@ -578,8 +579,6 @@ def _check_physics(card: RunCard, *, check_files: bool) -> None:
                 f"{energy:g} GeV is below the production threshold {e_thr:.4g} GeV for "
                 f"m_a = {m.m_a:g} GeV on {target.symbol}",
             )
-        from .production.process import global_t_min  # exact, any target mass
-
         tmin = global_t_min(energy, card.m_in, card.m_out, m.m_a, M)
         if tmin >= card.production.t_max:
             raise CardError(
@@ -588,11 +587,6 @@ def _check_physics(card: RunCard, *, check_files: bool) -> None:
                 f"t_min = {tmin:.3g} GeV² at E = {energy:g} GeV, m_a = {m.m_a:g} GeV: "
                 "the cross section would vanish; raise production.t_max or the energy",
             )
-
-
-def production_threshold(m_in: float, m_out: float, m_a: float, M: float) -> float:
-    """Lab-frame beam energy (GeV) at which ℓ_in N → ℓ_out N a opens (target at rest)."""
-    return ((M + m_out + m_a) ** 2 - m_in**2 - M**2) / (2.0 * M)
 
 
 def t_min_global(E: float, m_in: float, m_out: float, m_a: float) -> float:

@@ -93,24 +93,16 @@ def beam_spectrum(card: RunCard):
         raise CardError("beam.spectrum", str(exc)) from None
 
 
-def process_params(card: RunCard, *, m_a: float | None = None):
-    """The production-process parameters of a card (optionally at another ALP mass)."""
+def process_params(card: RunCard):
+    """The production-process parameters of a card."""
     from .production.process import ProcessParams
 
-    model = card.alp_model()
-    target = card.target_material
     prod = card.production
     spectrum = beam_spectrum(card)
-    return ProcessParams(
-        E_beam=card.beam.energy if card.beam.energy is not None else spectrum.e_max,
-        m_in=card.m_in,
-        m_out=card.m_out,
-        m_a=card.model.m_a if m_a is None else m_a,
-        Z=target.Z,
-        A=target.A,
-        M=target.nucleus_mass,
-        g2_sum=model.S2 + model.P2,
-        gP2=model.P2,
+    return ProcessParams.from_model(
+        card.alp_model(),
+        card.target_material,
+        card.beam.energy if card.beam.energy is not None else spectrum.e_max,
         coherent="coherent" in prod.form_factors,
         incoherent="incoherent" in prod.form_factors,
         atomic_screening=prod.atomic_screening,
