@@ -60,6 +60,9 @@ class DetectorConfig:
     muon_energy_max: float | None = None
     face_cm: float | None = None
     max_angle_rad: float | None = None
+    #: visible ALP decays must happen within this distance (mm) of the interaction point, e.g.
+    #: before the tracking volume ends (None: no cut; the paper assumes prompt decays)
+    alp_decay_max_mm: float | None = None
     geometric_acceptance: bool = False
     background: float = 0.0
     charge_flip_in_ultimate: bool = True
@@ -131,6 +134,7 @@ _FLOAT_KEYS = {
     "muon_energy_max",
     "face_cm",
     "max_angle_rad",
+    "alp_decay_max_mm",
     "background",
     "target_thickness_cm",
     "beam_energy_GeV",
@@ -197,7 +201,7 @@ def _validate(c: DetectorConfig) -> None:
         raise _bad("resolution_mm", c.resolution_mm, "must be a finite length ≥ 0 (mm)")
     if not (math.isfinite(c.mot) and c.mot > 0.0):
         raise _bad("mot", c.mot, "must be a finite number of muons on target > 0")
-    for key in ("muon_energy_max", "face_cm", "max_angle_rad"):
+    for key in ("muon_energy_max", "face_cm", "max_angle_rad", "alp_decay_max_mm"):
         v = getattr(c, key)
         if v is not None and not v > 0.0:
             raise _bad(key, v, "must be > 0 (inf for no cut) or left out")

@@ -14,7 +14,9 @@ Selections (``config.selection`` per ``config.name``):
 * **thin_target / invisible** — interaction in the target; no charged ALP products (missing
   energy); τ 3-prong; τ decay length > ``resolution_mm``.
 * **thin_target / visible_charge_flip** — interaction in the target; ALP → μτ; charge flip;
-  both τ 3-prong; both τ decay lengths > ``resolution_mm`` (physics.md §7 item 6).
+  both τ 3-prong; both τ decay lengths > ``resolution_mm`` (physics.md §7 item 6); with
+  ``alp_decay_max_mm`` set, the ALP must also decay within that distance of the interaction
+  point (a long-lived ALP escapes the tracking volume).
 * **ultimate** (every experiment) — interaction in the target; all τ modes, no decay-length
   cut; for visible ALP decays the charge flip is still required when
   ``charge_flip_in_ultimate`` (physics.md §7 item 7 [keep ½]); invisible events all pass.
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generator.events import EventBatch
+from generator.events import SLOT_ALP, EventBatch
 
 from . import fastsim
 from .config import DetectorConfig
@@ -159,6 +161,15 @@ def _acceptance(config: DetectorConfig, thickness_mm: float) -> Cut:
     )
 
 
+def _alp_decay_within(max_mm: float) -> Cut:
+    def passes(o: EventObservables) -> np.ndarray:
+        b = o.batch
+        dist = fastsim.decay_length(b, SLOT_ALP)  # interaction point → ALP decay vertex
+        return ~o.alp_visible | (np.nan_to_num(dist, nan=np.inf) <= max_mm)
+
+    return Cut("alp_decay_in_volume", f"visible ALP decays within {max_mm:g} mm", passes)
+
+
 def build_selection(config: DetectorConfig, thickness_cm: float) -> Selection:
     """The ordered cuts of ``config.selection`` for ``config.name`` with a target of
     ``thickness_cm`` (cm; used for the interaction-in-target and acceptance cuts)."""
@@ -180,7 +191,10 @@ def build_selection(config: DetectorConfig, thickness_cm: float) -> Selection:
     elif name == "thin_target" and sel == "invisible":
         cuts += [_ALP_INVISIBLE, _TAU_3PRONG, _decay_length(d)]
     elif name == "thin_target" and sel == "visible_charge_flip":
-        cuts += [_ALP_VISIBLE, _CHARGE_FLIP, _BOTH_3PRONG, _decay_length(d, both=True)]
+        cuts += [_ALP_VISIBLE, _CHARGE_FLIP]
+        if config.alp_decay_max_mm is not None:
+            cuts.append(_alp_decay_within(config.alp_decay_max_mm))
+        cuts += [_BOTH_3PRONG, _decay_length(d, both=True)]
     else:  # pragma: no cover - DetectorConfig validates the pair
         raise ValueError(f"no selection {sel!r} for experiment {name!r}")
     if config.geometric_acceptance:

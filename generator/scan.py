@@ -99,6 +99,7 @@ CSV_COLUMNS = (
     "signal_per_mot",
     "reach_C_over_Lambda_invTeV",
     "reach_err_invTeV",
+    "reach_fixed_br_invTeV",
     "n_events",
     "signal_events_ref",
     "C_over_Lambda_ref_invTeV",
@@ -107,6 +108,7 @@ CSV_COLUMNS = (
     "reach_upper_C_over_Lambda_invTeV",
     "m_chi_GeV",
     "seed",
+    "effective_fraction",
 )
 
 #: Card keys whose errors mean "this mass is kinematically closed" (the point is skipped).
@@ -415,9 +417,12 @@ class PointResult:
 def prompt_scale_mm(config, card: RunCard) -> float:
     """Default ``prompt_mm`` of a detector: 1 % of the smallest length (mm) on which its
     selection depends on the ALP decay point (inf: it does not depend on it; module docs)."""
+    scales = []
+    if getattr(config, "alp_decay_max_mm", None) is not None:
+        scales.append(config.alp_decay_max_mm)
     if not getattr(config, "geometric_acceptance", False):
-        return math.inf
-    scales = [card.target.thickness_cm * 10.0]
+        return 0.01 * min(scales) if scales else math.inf
+    scales.append(card.target.thickness_cm * 10.0)
     if config.face_cm is not None:
         scales.append(config.face_cm * 10.0 / 2.0)
     return 0.01 * min(scales)
@@ -704,6 +709,7 @@ def rows(results: Sequence[PointResult], variant: int = 0) -> list[dict[str, Any
                 "reach_upper_C_over_Lambda_invTeV": v.reach_upper if v else nan,
                 "m_chi_GeV": r.m_chi if r.m_chi is not None else "",
                 "seed": r.seed,
+                "effective_fraction": v.effective_fraction if v else nan,
             }
         )
     return out
@@ -875,6 +881,15 @@ def _print_summary(table: Sequence[Mapping[str, Any]], out: Path, wall: float) -
             "—" if not math.isfinite(reach) else f"{reach:.4g} ± {r['reach_err_invTeV']:.2g}",
         )
     Console(file=sys.stderr).print(t)
+    for r in table:
+        if r.get("effective_fraction", 1.0) < 0.3:  # NaN compares False: closed points pass
+            print(
+                f"alpgen scan: warning: at m_a = {r['m_a_GeV']:.4g} GeV the reach needed events "
+                f"reweighted far from the reference coupling (effective sample fraction "
+                f"{r['effective_fraction']:.2f}); rerun that mass with "
+                f"--set model.C_over_Lambda={r['reach_C_over_Lambda_invTeV']:.3g}",
+                file=sys.stderr,
+            )
 
 
 # --------------------------------------------------------------------------------------------
