@@ -589,12 +589,6 @@ def _check_physics(card: RunCard, *, check_files: bool) -> None:
             )
 
 
-def t_min_global(E: float, m_in: float, m_out: float, m_a: float) -> float:
-    """Smallest momentum transfer −q² (GeV²) at beam energy E for a heavy target
-    (physics.md §5.3): t_min ≈ [((m_a + m_out)² − m_in²)/(2E)]²."""
-    return (((m_a + m_out) ** 2 - m_in**2) / (2.0 * E)) ** 2
-
-
 def load_card(
     path: str | Path, overrides: Iterable[str] = (), *, check_files: bool = True
 ) -> RunCard:

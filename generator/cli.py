@@ -10,7 +10,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from . import __version__
 from .card import CardError, RunCard, load_card
@@ -40,40 +39,9 @@ def _add_card_args(p: argparse.ArgumentParser) -> None:
 # alpgen model
 
 
-def model_summary(card: RunCard) -> dict[str, Any]:
-    """The model summary of ``alpgen model --json`` (GeV, mm, TeV⁻¹)."""
-    from .phenomenology import delta_a_mu, g2_band_C_over_Lambda
-
-    model = card.alp_model()
-    band = None
-    if card.beam.flavour == "mu" and card.production.lepton_out == "tau":
-        band = g2_band_C_over_Lambda(
-            card.model.m_a, card.model.theta, couplings=card.model.couplings
-        )
-    one = model.width_one_charge_mode()
-    one = one / 2 if model.eq5_is_total else one
-    return {
-        "m_a_GeV": model.m_a,
-        "theta": card.model.theta,
-        "couplings": card.model.couplings,
-        "C_over_Lambda_invTeV": card.C_over_Lambda,
-        "g_mutau": model.g,
-        "S2": model.S2,
-        "P2": model.P2,
-        "width_mu_minus_tau_plus_GeV": one,
-        "width_mu_plus_tau_minus_GeV": one,
-        "width_visible_GeV": model.width_visible,
-        "width_chichi_GeV": model.width_invisible,
-        "width_total_GeV": model.width_total,
-        "ctau_a_mm": model.ctau_mm,
-        "br_visible": model.br_visible,
-        "br_invisible": model.br_invisible,
-        "delta_a_mu": delta_a_mu(model) if card.beam.flavour == "mu" else None,
-        "g2_band_C_over_Lambda_invTeV": list(band) if band is not None else None,
-    }
-
-
 def cmd_model(args: argparse.Namespace) -> int:
+    from .pipeline import model_summary
+
     card = _card(args)
     summary = model_summary(card)
     if args.json:

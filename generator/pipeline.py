@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 import time
@@ -35,6 +34,7 @@ from .events import (
     STATUS_FINAL,
     EventBatch,
 )
+from .io.metadata import collect_versions
 
 STREAM_VEGAS = 0
 STREAM_PRESCAN = 1
@@ -63,17 +63,37 @@ def int_seed(seed: int, stream: int, index: int = 0) -> int:
     return int(seed_for(seed, stream, index).generate_state(1)[0])
 
 
-def versions() -> dict[str, str]:
-    """Versions of alpgen, Python and the key dependencies (recorded in every output)."""
-    from importlib.metadata import PackageNotFoundError, version
+def model_summary(card: RunCard) -> dict[str, Any]:
+    """The model summary of ``alpgen model --json`` (GeV, mm, TeV⁻¹)."""
+    from .phenomenology import delta_a_mu, g2_band_C_over_Lambda
 
-    out = {"alpgen": __version__, "python": sys.version.split()[0]}
-    for pkg in ("numpy", "numba", "vegas", "pyhepmc", "pylhe", "particle", "uproot", "hist"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:  # pragma: no cover
-            out[pkg] = "missing"
-    return out
+    model = card.alp_model()
+    band = None
+    if card.beam.flavour == "mu" and card.production.lepton_out == "tau":
+        band = g2_band_C_over_Lambda(
+            card.model.m_a, card.model.theta, couplings=card.model.couplings
+        )
+    one = model.width_one_charge_mode()
+    one = one / 2 if model.eq5_is_total else one
+    return {
+        "m_a_GeV": model.m_a,
+        "theta": card.model.theta,
+        "couplings": card.model.couplings,
+        "C_over_Lambda_invTeV": card.C_over_Lambda,
+        "g_mutau": model.g,
+        "S2": model.S2,
+        "P2": model.P2,
+        "width_mu_minus_tau_plus_GeV": one,
+        "width_mu_plus_tau_minus_GeV": one,
+        "width_visible_GeV": model.width_visible,
+        "width_chichi_GeV": model.width_invisible,
+        "width_total_GeV": model.width_total,
+        "ctau_a_mm": model.ctau_mm,
+        "br_visible": model.br_visible,
+        "br_invisible": model.br_invisible,
+        "delta_a_mu": delta_a_mu(model) if card.beam.flavour == "mu" else None,
+        "g2_band_C_over_Lambda_invTeV": list(band) if band is not None else None,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,7 +460,7 @@ def _run(card: RunCard, out: Path, *, quiet: bool, signals: _Signals) -> int:
         f"{n_total:,} events: estimated {_duration(est['time_s'])} and "
         f"{est['disk_bytes'] / 1e6:,.0f} MB on disk"
     )
-    sampler, model = source.sampler, source.model
+    sampler = source.sampler
     meta = _metadata(card, xs)
     detector = _detector_counter(card)
     files = {}
@@ -481,12 +501,12 @@ def _run(card: RunCard, out: Path, *, quiet: bool, signals: _Signals) -> int:
         "unweighting_efficiency": sampler.efficiency,
         "overweight_fraction": sampler.overweight_fraction,
         "seed": card.run.seed,
-        "versions": versions(),
+        "versions": collect_versions(),
         "card": card.to_dict(),
         "card_text": card.text,
         "overrides": list(card.overrides),
         "beam": _beam_info(xs.params),
-        "model": _model_dict(model),
+        "model": model_summary(card),
         "files": {k: os.path.basename(v) for k, v in files.items()},
         "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
     }
@@ -533,19 +553,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _model_dict(model) -> dict[str, float]:
-    return {
-        "m_a_GeV": model.m_a,
-        "g": model.g,
-        "S2": model.S2,
-        "P2": model.P2,
-        "width_total_GeV": model.width_total,
-        "br_visible": model.br_visible,
-        "br_invisible": model.br_invisible,
-        "ctau_a_mm": model.ctau_mm,
-    }
-
-
 def _write_json(path: Path, obj: dict) -> None:
     from .io.atomic import atomic_output
 
@@ -572,7 +579,7 @@ def _metadata(card: RunCard, xs: XsecResult):
         card_text=card.text + "".join(f"\n# --set {o}" for o in card.overrides),
         card=card.to_dict(),
         seed=card.run.seed,
-        versions=versions(),
+        versions=collect_versions(),
         sigma_pb=xs.xsec.sigma_pb,
         sigma_err_pb=xs.xsec.sigma_err_pb,
         n_events=card.run.events,
@@ -668,7 +675,3 @@ def _progress(quiet: bool, total: int):
         disable=quiet,
         transient=False,
     )
-
-
-def remove_output_dir(path: Path) -> None:  # pragma: no cover - used by scans
-    shutil.rmtree(path, ignore_errors=True)

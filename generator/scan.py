@@ -792,7 +792,7 @@ def run_scan(
     :class:`CardError` before any work starts.
     """
     from .backends import make_backend
-    from .pipeline import versions
+    from .io.metadata import collect_versions
 
     masses = np.asarray(list(masses), float)
     if masses.size == 0:
@@ -839,7 +839,7 @@ def run_scan(
         "prompt_mm": prompt_mm,
         "backend": backend.describe(),
         "wall_time_s": round(wall, 3),
-        "versions": versions(),
+        "versions": collect_versions(),
         "points": [r.to_dict() for r in results],
     }
     from .io.atomic import atomic_output

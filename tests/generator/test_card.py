@@ -13,10 +13,10 @@ from generator.card import (
     load_card,
     parse_set,
     production_threshold,
-    t_min_global,
 )
 from generator.cli import main
 from generator.constants import M_MU, M_TAU
+from generator.production.process import global_t_min
 from generator.targets import get_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,9 +62,11 @@ def test_thresholds_by_hand():
     assert e == pytest.approx(M_TAU + 2.0, rel=0.02)
     assert e > M_TAU + 2.0
     # physics.md §5.3: E = 1.5 TeV, m_a = 2 GeV → t_min = 2.26e-5 GeV²
-    assert t_min_global(1500.0, M_MU, M_TAU, 2.0) == pytest.approx(2.26e-5, rel=5e-3)
+    assert global_t_min(1500.0, M_MU, M_TAU, 2.0, pb.nucleus_mass) == pytest.approx(
+        2.26e-5, rel=5e-3
+    )
     # §6.4: (m_a²/2E)² = 1 GeV² at m_a = 44.7 GeV, E = 1 TeV (m_τ ≪ m_a limit)
-    assert t_min_global(1000.0, 0.0, 0.0, 44.72) == pytest.approx(1.0, rel=1e-3)
+    assert global_t_min(1000.0, 0.0, 0.0, 44.72, 1e9) == pytest.approx(1.0, rel=1e-3)
 
 
 # (overrides, words the message must contain)

@@ -217,7 +217,7 @@ def test_summary_json(thin_target_run):
     assert s["sigma_coherent_pb"] + s["sigma_incoherent_pb"] == pytest.approx(s["sigma_pb"])
     assert 0 < s["sigma_err_pb"] < 0.02 * s["sigma_pb"]
     # physics.md §5.7: σ/g² = 9.02e5 pb (θ = π/2); at θ = π/4 the PV part −1.9e4 cos²θ adds
-    g2 = s["model"]["g"] ** 2
+    g2 = s["model"]["g_mutau"] ** 2
     assert s["sigma_pb"] / g2 == pytest.approx(9.02e5 - 0.5 * 1.9e4, rel=0.03)
     assert 0 < s["unweighting_efficiency"] <= 1
     for pkg in ("numpy", "numba", "vegas", "pyhepmc", "pylhe"):
@@ -468,3 +468,15 @@ def test_every_card_runs(card, alpgen_run, tmp_path):
         assert len(b) == 500
     if s["card"]["detector"] is not None:
         assert s["detector"]["signal_per_mot"] >= 0
+
+
+def test_interaction_points_uniform_through_the_target(thin_target_source):
+    """Thin target: the production vertex is on the beam axis, uniform in 0 ≤ z ≤ 20 mm."""
+    batch = next(thin_target_source.batches())
+    z = batch.vertex[:, SLOT_BEAM, 2]
+    assert (batch.vertex[:, SLOT_BEAM, :2] == 0).all()
+    assert z.min() >= 0.0 and z.max() <= 20.0
+    # uniform on [0, L]: mean L/2, variance L²/12
+    n = len(z)
+    assert abs(z.mean() - 10.0) < 4 * 20.0 / math.sqrt(12 * n)
+    assert np.var(z) == pytest.approx(400.0 / 12, rel=4 * math.sqrt(0.8 / n))
