@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.targets import TARGETS
+from ..targets import TARGETS
 
 _HERE = Path(__file__).resolve().parent
 
 #: Experiments with a default definition ``detectors/<name>.toml``.
 EXPERIMENTS: tuple[str, ...] = ("na64mu", "fasernu2", "thin_target")
 
-#: Selections each experiment supports (implemented in :mod:`detectors.experiments`).
+#: Selections each experiment supports (implemented in :mod:`alpgen.detectors.experiments`).
 SELECTIONS: dict[str, tuple[str, ...]] = {
     "na64mu": ("invisible", "ultimate"),
     "fasernu2": ("chain", "ultimate"),
@@ -50,7 +50,7 @@ class DetectorConfig:
     ``muon_energy_max``, ``face_cm`` and ``max_angle_rad`` are optional (``None``: no cut).
     ``target_material``, ``target_thickness_cm``, ``beam_energy_GeV`` and ``beam_spectrum`` are
     the experiment's nominal setup; the run card's ``[target]``/``[beam]`` take precedence where
-    the caller passes them (e.g. to :func:`detectors.counting.count_signal`).
+    the caller passes them (e.g. to :func:`alpgen.detectors.counting.count_signal`).
     """
 
     name: str

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from generator.constants import PB_TO_CM2
-from generator.events import EventBatch
-from generator.targets import Target, get_target
+from ..constants import PB_TO_CM2
+from ..events import EventBatch
+from ..targets import Target, get_target
 
 from . import fastsim
 from .config import DetectorConfig

@@ -1,7 +1,7 @@
 """Experiment selections as ordered lists of named, vectorised cuts (physics.md §6.1–§6.3).
 
-A :class:`Selection` is built from a :class:`~detectors.config.DetectorConfig` and the target
-thickness. Each :class:`Cut` maps the batch's :class:`~detectors.fastsim.EventObservables` to a
+A :class:`Selection` is built from a :class:`~alpgen.detectors.config.DetectorConfig` and the target
+thickness. Each :class:`Cut` maps the batch's :class:`~alpgen.detectors.fastsim.EventObservables` to a
 boolean mask [N]; cuts are applied in order (an event passes cut i if it passes cuts 0..i).
 
 Selections (``config.selection`` per ``config.name``):
@@ -22,7 +22,7 @@ Selections (``config.selection`` per ``config.name``):
   ``charge_flip_in_ultimate`` (physics.md §7 item 7 [keep ½]); invisible events all pass.
 
 When ``geometric_acceptance`` is on, a last cut requires all tracks in the face / angle
-acceptance (:func:`detectors.fastsim.tracks_in_acceptance`); never in "ultimate".
+acceptance (:func:`alpgen.detectors.fastsim.tracks_in_acceptance`); never in "ultimate".
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generator.events import SLOT_ALP, EventBatch
+from ..events import SLOT_ALP, EventBatch
 
 from . import fastsim
 from .config import DetectorConfig

@@ -1,7 +1,7 @@
 """Fast detector simulation: vectorised truth-level observables of an :class:`EventBatch`.
 
 The detector knows nothing of how the events were generated; it reads the HEPEVT-like record
-(``generator.events``): slot 0 the incident lepton, 2 the outgoing lepton (τ), 3 the recoil,
+(``alpgen.events``): slot 0 the incident lepton, 2 the outgoing lepton (τ), 3 the recoil,
 4 the ALP, decay products appended with mother/daughter ranges, ``vertex`` the production vertex
 (x, y, z, ct) in mm with the target front face at z = 0 and the beam along +z.
 
@@ -17,7 +17,7 @@ Conventions (physics.md §6, §7 item 6):
 * *Charge flip* (visible ALP): the muon from the ALP decay has the charge opposite to the
   incident lepton (incident μ⁻: a → μ⁺τ⁻).
 
-Charges come from ``generator.constants.charge`` (the ``particle`` package), except the BSM ids
+Charges come from ``alpgen.constants.charge`` (the ``particle`` package), except the BSM ids
 9000005 (ALP) and ±9000006 (χ), which are neutral; they are cached per PDG id.
 """
 
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from generator.constants import PID_ALP, PID_CHI, PID_MU, PID_TAU, charge
-from generator.events import (
+from ..constants import PID_ALP, PID_CHI, PID_MU, PID_TAU, charge
+from ..events import (
     SLOT_ALP,
     SLOT_BEAM,
     SLOT_LEPTON,
@@ -54,7 +54,7 @@ def particle_charge(pid: int) -> float:
             except Exception as err:  # particle raises its own ParticleNotFound / InvalidParticle
                 raise ValueError(
                     f"fast simulation: unknown charge for PDG id {pid} ({err}); "
-                    "register it in detectors.fastsim._CHARGE_CACHE"
+                    "register it in alpgen.detectors.fastsim._CHARGE_CACHE"
                 ) from None
         _CHARGE_CACHE[pid] = q
     return q

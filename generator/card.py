@@ -177,7 +177,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 
 def _detector_keys() -> tuple[str, ...]:
     try:
-        from detectors.config import ALLOWED_KEYS
+        from .detectors.config import ALLOWED_KEYS
     except ImportError:  # pragma: no cover
         return ("name",)
     return tuple(ALLOWED_KEYS)
@@ -499,7 +499,7 @@ def build_card(
         if not isinstance(detector, dict):
             raise CardError("detector", f"must be a table [detector], got {detector!r}")
         try:
-            from detectors.config import DetectorConfig, DetectorConfigError
+            from .detectors.config import DetectorConfig, DetectorConfigError
         except ImportError:  # pragma: no cover
             pass
         else:

@@ -34,8 +34,8 @@ def detect_file(
     json_out: bool = False,
 ) -> int:
     """Run detector ``detector`` on the HepMC3 file ``path``; returns the exit status."""
-    from detectors.config import DetectorConfig, DetectorConfigError
-    from detectors.counting import count_signal, format_table
+    from .detectors.config import DetectorConfig, DetectorConfigError
+    from .detectors.counting import count_signal, format_table
 
     from .io.hepmc import read_hepmc3
     from .targets import get_target

@@ -1,7 +1,7 @@
 """Phenomenology of the LFV ALP outside the generator: (g−2)_μ and dark-matter annihilation.
 
 Formulas and check values are in physics.md §3 (g−2) and §4 (dark matter). Units: GeV, GeV⁻² for
-⟨σv⟩ unless a name says ``cm3_s``; C/Λ in TeV⁻¹. Couplings follow :mod:`generator.model`:
+⟨σv⟩ unless a name says ``cm3_s``; C/Λ in TeV⁻¹. Couplings follow :mod:`alpgen.model`:
 ``L ⊃ −i a ℓ̄_in (S + P γ5) ℓ_out + h.c.`` with the "paper" (S² = g² sin²θ, P² = g² cos²θ,
 g = C m_τ/Λ) or the "exact" (physics.md (1.1)) convention.
 

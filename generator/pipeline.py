@@ -513,7 +513,7 @@ def _run(card: RunCard, out: Path, *, quiet: bool, signals: _Signals) -> int:
     if detector is not None:
         result = detector.result(sigma_pb=sigma)
         summary["detector"] = result.to_dict()
-        from detectors.counting import format_table
+        from .detectors.counting import format_table
 
         console(format_table(result))
     _write_json(out / "summary.json", summary)
@@ -628,8 +628,8 @@ def _open_writers(card: RunCard, out: Path, meta, stack: ExitStack) -> dict[str,
 def _detector_counter(card: RunCard, n_generated: int | None = None):
     if card.detector is None:
         return None
-    from detectors.config import DetectorConfig
-    from detectors.counting import Counter
+    from .detectors.config import DetectorConfig
+    from .detectors.counting import Counter
 
     config = DetectorConfig.from_card(dict(card.detector))
     return Counter(

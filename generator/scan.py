@@ -34,7 +34,7 @@ C/Λ_ref × √(N_limit/N_ref). In general N(C/Λ) = N_limit is solved by bisect
 every sign change found on a log grid; the scan reports the lowest root as the reach, the
 second (if N falls below N_limit again, e.g. when BR(a→χχ̄) drops) as the upper edge, and the
 number of roots found (0: no sensitivity). N_limit comes from
-:func:`detectors.counting.signal_limit` (3 for zero background, the Poisson 95 % CL upper limit
+:func:`alpgen.detectors.counting.signal_limit` (3 for zero background, the Poisson 95 % CL upper limit
 otherwise).
 
 Errors. ``reach_err`` propagates the Monte Carlo errors of σ and ε:
@@ -86,7 +86,7 @@ __all__ = [
     "write_csv",
 ]
 
-#: Random stream of the per-point seeds (0–2 are used inside a run, see generator.pipeline).
+#: Random stream of the per-point seeds (0–2 are used inside a run, see alpgen.pipeline).
 STREAM_SCAN = 3
 
 #: Columns of ``scan.csv`` (units: GeV, pb, TeV⁻¹).
@@ -449,9 +449,9 @@ def _alp_arrays(batch, model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def evaluate_point(task: PointTask) -> PointResult:
     """Integrate, generate and count one scan point (runs in a worker process)."""
-    from detectors import fastsim
-    from detectors.config import DetectorConfig
-    from detectors.counting import Counter
+    from .detectors import fastsim
+    from .detectors.config import DetectorConfig
+    from .detectors.counting import Counter
 
     from .pipeline import EventSource
 

@@ -36,15 +36,15 @@ CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"
 
 
 def _source(batch: int, events: int):
-    from generator.card import load_card
-    from generator.pipeline import EventSource
+    from alpgen.card import load_card
+    from alpgen.pipeline import EventSource
 
     card = load_card(CARD, [f"run.batch_size={batch}", f"run.events={events}"])
     return EventSource(card)
 
 
 def _metadata(src):
-    from generator.pipeline import _metadata  # the run's own file metadata
+    from alpgen.pipeline import _metadata  # the run's own file metadata
 
     return _metadata(src.card, src.xs)
 
@@ -65,9 +65,9 @@ def _vmhwm_mb() -> float | None:
 
 
 def _writers(d: Path, meta):
-    from generator.io.hepmc import HepMC3Writer
-    from generator.io.histograms import HistogramWriter
-    from generator.io.lhe import LHEWriter
+    from alpgen.io.hepmc import HepMC3Writer
+    from alpgen.io.histograms import HistogramWriter
+    from alpgen.io.lhe import LHEWriter
 
     return {
         "lhe": lambda: LHEWriter(d / "events.lhe", meta),
@@ -86,7 +86,7 @@ def _put(w, batch) -> None:
 def throughput(n_events: int, batch: int, repeat: int = 2) -> dict:
     import numba
 
-    from generator.pipeline import STREAM_EVENTS, rng_for
+    from alpgen.pipeline import STREAM_EVENTS, rng_for
 
     t0 = time.perf_counter()
     src = _source(batch, n_events)
@@ -155,7 +155,7 @@ def throughput(n_events: int, batch: int, repeat: int = 2) -> dict:
 
 def memory_child(n_events: int, batch: int) -> dict:
     """Stream ``n_events`` fully decayed events into a HepMC3 file (run in a fresh process)."""
-    from generator.io.hepmc import HepMC3Writer
+    from alpgen.io.hepmc import HepMC3Writer
 
     src = _source(batch, n_events)
     meta = _metadata(src)

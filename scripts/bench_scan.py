@@ -30,9 +30,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="write the JSON here too")
     args = p.parse_args(argv)
 
-    from generator.backends import DaskBackend, SerialBackend
-    from generator.card import load_card
-    from generator.scan import rows, scan_points
+    from alpgen.backends import DaskBackend, SerialBackend
+    from alpgen.card import load_card
+    from alpgen.scan import rows, scan_points
 
     card = load_card(args.card, args.set)
     masses = np.geomspace(2.0, 40.0, args.masses)

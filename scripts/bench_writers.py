@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from generator.io.hepmc import HepMC3Writer, read_hepmc3
-from generator.io.histograms import HistogramWriter
-from generator.io.lhe import LHEWriter
+from alpgen.io.hepmc import HepMC3Writer, read_hepmc3
+from alpgen.io.histograms import HistogramWriter
+from alpgen.io.lhe import LHEWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,10 +23,10 @@ import numpy as np
 
 SNIPPET = """
 import time; t0 = time.perf_counter()
-from generator.constants import M_MU, M_TAU
-from generator.production.integrator import integrate
-from generator.production.process import ProcessParams
-from generator.targets import get_target
+from alpgen.constants import M_MU, M_TAU
+from alpgen.production.integrator import integrate
+from alpgen.production.process import ProcessParams
+from alpgen.targets import get_target
 pb = get_target("Pb")
 p = ProcessParams(E_beam=1500.0, m_in=M_MU, m_out=M_TAU, m_a=2.0, Z=82, A=208,
                   M=pb.nucleus_mass, g2_sum=1.0, gP2=0.0)
@@ -49,14 +49,14 @@ def main() -> None:
         res["warmup_cold_s"] = round(warmup(d), 3)
         res["warmup_warm_s"] = round(warmup(d), 3)
 
-    from generator.constants import M_MU, M_TAU
-    from generator.production.integrand import evaluate
-    from generator.production.integrator import integrate
-    from generator.production.kinematics import hypercube_to_momenta
-    from generator.production.matrix_element import amplitude_terms_batch
-    from generator.production.process import ProcessParams
-    from generator.production.sampler import UnweightedSampler
-    from generator.targets import get_target
+    from alpgen.constants import M_MU, M_TAU
+    from alpgen.production.integrand import evaluate
+    from alpgen.production.integrator import integrate
+    from alpgen.production.kinematics import hypercube_to_momenta
+    from alpgen.production.matrix_element import amplitude_terms_batch
+    from alpgen.production.process import ProcessParams
+    from alpgen.production.sampler import UnweightedSampler
+    from alpgen.targets import get_target
 
     pb = get_target("Pb")
     p = ProcessParams(

@@ -5,7 +5,7 @@ Input: ``fasernu_run3_muon_flux_fluka.csv`` (shared reference data; released wit
 arXiv:2506.13889, github LHCfitNikhef/DIS_with_LHC_muons). Its derived columns
 ``dN_dlnE_mu_{minus,plus}_var2_per_cm2_per_fb-1`` give dN/dlnE per cm² per fb⁻¹ over the full
 25×30 cm² FASERν face (var2). The output is dN/dE = (dN/dlnE) / E per GeV per cm² per fb⁻¹
-in the format read by :func:`generator.spectrum.load_spectrum`.
+in the format read by :func:`alpgen.spectrum.load_spectrum`.
 
 THIS IS THE FASERν RUN-3 FLUX (480 m, TI12), A STAND-IN FOR THE UNPUBLISHED FPF/FASERν2 FLUX the
 paper uses (physics.md §7 item 9). The output file says so in its comments.
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.spectrum import BeamSpectrum, load_spectrum
+from alpgen.spectrum import BeamSpectrum, load_spectrum
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUT = (

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.constants import M_MU, M_TAU
-from generator.model import ALPModel
-from generator.production.integrator import integrate
-from generator.production.process import ProcessParams
-from generator.targets import get_target
+from alpgen.constants import M_MU, M_TAU
+from alpgen.model import ALPModel
+from alpgen.production.integrator import integrate
+from alpgen.production.process import ProcessParams
+from alpgen.targets import get_target
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@
 
 μ⁻ Pb → τ⁻ Pb a with a → μτ (visible ALP), θ = π/4, C/Λ = 1 TeV⁻¹ (g = C m_τ/Λ), at
 E_μ = 160 GeV, 1.5 TeV and 5 TeV and m_a = 2 and 10 GeV. The events come from the full
-generator (:class:`generator.pipeline.EventSource`) with a card built from
+generator (:class:`alpgen.pipeline.EventSource`) with a card built from
 cards/thin_target_1p5TeV.toml by ``--set``-style overrides; ℓ is the distance between the τ's
 production and decay vertices in the event record (the exponentially sampled lab decay length,
 mean βγcτ), so dσ/dℓ = σ × (events per bin) / (N Δℓ), in pb/mm. Shaded: the decay lengths
@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.card import load_card
-from generator.constants import PID_TAU
-from generator.events import SLOT_ALP, SLOT_LEPTON
-from generator.pipeline import EventSource
+from alpgen.card import load_card
+from alpgen.constants import PID_TAU
+from alpgen.events import SLOT_ALP, SLOT_LEPTON
+from alpgen.pipeline import EventSource
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"

@@ -67,8 +67,8 @@ STYLE = {
 
 def constraint_rows(masses: np.ndarray, *, relic: bool = True) -> list[dict[str, float]]:
     """g−2 band edges (TeV⁻¹) for each θ and the relic C/Λ (g_χ = 1, m_a = 3 m_χ) per mass."""
-    from generator.constants import M_TAU
-    from generator.phenomenology import g2_band_C_over_Lambda, relic_g_mutau
+    from alpgen.constants import M_TAU
+    from alpgen.phenomenology import g2_band_C_over_Lambda, relic_g_mutau
 
     rows = []
     for m in masses:
@@ -125,7 +125,7 @@ def _style(ax, ylim) -> None:
 
 
 def make_figure(table, constraints, *, ylim=(1e-2, 1e3)):
-    """The two-panel figure from a reach table (:data:`generator.scan.CURVE_COLUMNS` rows) and
+    """The two-panel figure from a reach table (:data:`alpgen.scan.CURVE_COLUMNS` rows) and
     constraint rows (:func:`constraint_rows`). Returns the matplotlib Figure."""
     import matplotlib
 
@@ -149,7 +149,7 @@ def make_figure(table, constraints, *, ylim=(1e-2, 1e3)):
 
 
 def main(argv=None) -> int:
-    from generator.scan import figure_main
+    from alpgen.scan import figure_main
 
     return figure_main(
         argv,

@@ -60,14 +60,14 @@ def constraint_rows(masses: np.ndarray) -> list[dict[str, float]]:
 
 
 def make_figure(table, constraints, *, ylim=(1e-2, 1e2)):
-    """One-panel figure from reach rows (:data:`generator.scan.CURVE_COLUMNS`) and constraint
+    """One-panel figure from reach rows (:data:`alpgen.scan.CURVE_COLUMNS`) and constraint
     rows (:func:`constraint_rows`). Returns the matplotlib Figure."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from generator.constants import M_TAU
+    from alpgen.constants import M_TAU
 
     f6 = _fig6()
     f6.M_MIN, f6.M_MAX = M_MIN, M_MAX
@@ -85,7 +85,7 @@ def make_figure(table, constraints, *, ylim=(1e-2, 1e2)):
 
 
 def main(argv=None) -> int:
-    from generator.scan import figure_main
+    from alpgen.scan import figure_main
 
     return figure_main(
         argv,

@@ -40,11 +40,11 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.card import RunCard, load_card
-from generator.constants import M_PI, M_TAU, PID_ALP, PID_TAU
-from generator.decays.chain import DecayConfig, decay_batch
-from generator.events import SLOT_ALP, SLOT_LEPTON, EventBatch
-from generator.pipeline import EventSource
+from alpgen.card import RunCard, load_card
+from alpgen.constants import M_PI, M_TAU, PID_ALP, PID_TAU
+from alpgen.decays.chain import DecayConfig, decay_batch
+from alpgen.events import SLOT_ALP, SLOT_LEPTON, EventBatch
+from alpgen.pipeline import EventSource
 
 ROOT = Path(__file__).resolve().parents[1]
 THETAS = {"pi/4": math.pi / 4, "pi/2": math.pi / 2}
@@ -73,8 +73,8 @@ def card_for(path: str, theta: float, mode: str, n: int, extra: tuple[str, ...] 
 
 def counter_for(card: RunCard, n: int):
     """The card's fast detector (as ``alpgen run`` builds it)."""
-    from detectors.config import DetectorConfig
-    from detectors.counting import Counter
+    from alpgen.detectors.config import DetectorConfig
+    from alpgen.detectors.counting import Counter
 
     return Counter(
         DetectorConfig.from_card(dict(card.detector)),
@@ -238,7 +238,7 @@ def alp_tau_mean_helicity(m_a: float) -> float:
     generator/decays/alp.py: |A_h| = 2√(X₋X₊)/(X₋ + X₊) in the ALP frame; the lab helicity of a
     τ emitted at cos θ* to the boost is λ (β* + cos θ*)/(1 + β* cos θ*), whose average over an
     isotropic decay is g(β*) = [1 − (1 − β*²)/(2β*) ln((1 + β*)/(1 − β*))]/β*."""
-    from generator.constants import M_MU
+    from alpgen.constants import M_MU
 
     xm = m_a**2 - (M_MU + M_TAU) ** 2
     xp = m_a**2 - (M_TAU - M_MU) ** 2

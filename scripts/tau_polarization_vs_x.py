@@ -3,7 +3,7 @@
 
 A plain weighted Monte Carlo over (x, ln θ_a, ln t, φ_q) with the exact phase space of
 physics.md §5.3 (stable forms) and the form factor Z²F²(t) of §5.6 (Eqs. 16–20), using the
-helicity kernel of ``generator.production.helicity``. Paper coupling convention (S = g sin θ,
+helicity kernel of ``alpgen.production.helicity``. Paper coupling convention (S = g sin θ,
 P = g cos θ); ``--exact-sign`` uses the sign of physics.md (1.1), S ∝ (m_μ − m_τ) sin θ < 0,
 which flips the τ polarization at 0 < θ < π/2. As a by-product the total σ/g² at θ = π/2 is
 printed (physics.md §5.7: 9.02×10⁵ pb). Usage::
@@ -18,9 +18,9 @@ import math
 
 import numpy as np
 
-from generator.constants import E_CHARGE_SQ, GEV2_TO_PB, HBARC_GEV_FM, M_E, M_MU, M_TAU
-from generator.production.helicity import helicity_me2
-from generator.targets import get_target
+from alpgen.constants import E_CHARGE_SQ, GEV2_TO_PB, HBARC_GEV_FM, M_E, M_MU, M_TAU
+from alpgen.production.helicity import helicity_me2
+from alpgen.targets import get_target
 
 
 def z2f2(t: np.ndarray, Z: int, A: int) -> np.ndarray:

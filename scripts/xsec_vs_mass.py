@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.constants import LEPTONS
-from generator.production.integrator import integrate
-from generator.production.process import ProcessParams
-from generator.targets import get_target
+from alpgen.constants import LEPTONS
+from alpgen.production.integrator import integrate
+from alpgen.production.process import ProcessParams
+from alpgen.targets import get_target
 
 THESIS = (
     Path(__file__).resolve().parents[1]

@@ -3,13 +3,13 @@
 numba compiles (or reloads from its cache) every kernel of the chain on first use and vegas
 adapts a map per card, so the expensive objects are built once per session and reused:
 
-* ``alpgen_run``: a function that runs ``alpgen run`` in-process (``generator.cli.main``) in a
+* ``alpgen_run``: a function that runs ``alpgen run`` in-process (``alpgen.cli.main``) in a
   given working directory with ``output.dir=out`` (relative, so that the card text and the
   metadata written into the files do not depend on the temporary path) and returns
   ``(exit status, output directory)``;
 * ``thin_target_run``: one small thin-target run (``FAST_OVERRIDES``) with LHE, HepMC3 and ROOT
   output, read-only for the tests that use it;
-* ``thin_target_source``: an :class:`generator.pipeline.EventSource` for the same card.
+* ``thin_target_source``: an :class:`alpgen.pipeline.EventSource` for the same card.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _run_alpgen(
     workdir: Path, card: Path = THIN_TARGET_CARD, overrides: Iterable[str] = FAST_OVERRIDES
 ) -> tuple[int, Path]:
     """``alpgen run CARD --set ... --set output.dir=out --force --quiet`` inside ``workdir``."""
-    from generator.cli import main
+    from alpgen.cli import main
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ def thin_target_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def thin_target_source():
     """An integrated, ready-to-sample EventSource of the thin-target card (FAST_OVERRIDES)."""
-    from generator.card import load_card
-    from generator.pipeline import EventSource
+    from alpgen.card import load_card
+    from alpgen.pipeline import EventSource
 
     return EventSource(load_card(THIN_TARGET_CARD, FAST_OVERRIDES))

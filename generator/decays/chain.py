@@ -1,4 +1,4 @@
-"""The decay chain: ALP, then every τ, appended to an :class:`~generator.events.EventBatch`.
+"""The decay chain: ALP, then every τ, appended to an :class:`~alpgen.events.EventBatch`.
 
 :func:`decay_batch` reads the hard process in slots 0–4 (ALP in ``SLOT_ALP`` with status 1, the
 outgoing lepton in ``SLOT_LEPTON`` with ``spin`` = lab helicity ±1, or 0 = unknown, which is then

@@ -53,7 +53,7 @@ def conjugate(pid: int) -> int:
 class Channel:
     """One decay channel (see the module docstring for the kernel contract).
 
-    ``br`` is a number or a function of the :class:`~generator.model.ALPModel`.
+    ``br`` is a number or a function of the :class:`~alpgen.model.ALPModel`.
     ``daughter_helicity(model, parent_p4, daughters_p4, u[N, k]) -> spin[N, n]`` optionally gives
     lab helicities of the daughters (±1, 0 unknown); without it the chain gives massless
     neutrinos their fixed helicity (ν: −1, ν̄: +1) and 0 to the rest. ``masses(model)`` optionally

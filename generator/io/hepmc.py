@@ -16,7 +16,7 @@ attributes and the cross section are set afterwards.
 The pyhepmc writer streams into an in-memory buffer which we copy into the atomic output file
 after each batch: a C++ ``WriterAscii`` writing straight into a Python file object swallows
 the Python exception of a failing ``write`` (e.g. ENOSPC) and reports no failure, so errors
-would be lost. Copying in Python lets them surface as :class:`~generator.io.atomic.OutputError`.
+would be lost. Copying in Python lets them surface as :class:`~alpgen.io.atomic.OutputError`.
 """
 
 from __future__ import annotations

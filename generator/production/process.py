@@ -63,7 +63,7 @@ class ProcessParams:
     # -- convenience constructors ---------------------------------------------------------------
     @classmethod
     def from_model(cls, model, target, E_beam: float, **kw) -> ProcessParams:
-        """Build from an ``ALPModel`` (generator.model) and a ``Target`` (generator.targets).
+        """Build from an ``ALPModel`` (alpgen.model) and a ``Target`` (alpgen.targets).
 
         ``g2_sum = S² + P²`` and ``gP2 = P²`` are taken from the model."""
         return cls(

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.constants import CTAU_TAU_MM, M_MU, M_TAU, mass
-from generator.events import (
+from alpgen.constants import CTAU_TAU_MM, M_MU, M_TAU, mass
+from alpgen.events import (
     STATUS_BEAM,
     STATUS_DECAYED,
     STATUS_FINAL,

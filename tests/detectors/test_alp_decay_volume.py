@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors import fastsim
-from detectors.config import DetectorConfig
-from detectors.experiments import build_selection
-from generator.card import load_card
-from generator.events import SLOT_ALP
-from generator.pipeline import EventSource
+from alpgen.detectors import fastsim
+from alpgen.detectors.config import DetectorConfig
+from alpgen.detectors.experiments import build_selection
+from alpgen.card import load_card
+from alpgen.events import SLOT_ALP
+from alpgen.pipeline import EventSource
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from detectors.config import (
+from alpgen.detectors.config import (
     ALLOWED_KEYS,
     EXPERIMENTS,
     SELECTIONS,
@@ -14,8 +14,8 @@ from detectors.config import (
     DetectorConfigError,
     experiment_defaults,
 )
-from detectors.experiments import build_selection
-from generator.targets import get_target
+from alpgen.detectors.experiments import build_selection
+from alpgen.targets import get_target
 
 
 def test_paper_defaults():

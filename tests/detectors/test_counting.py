@@ -9,15 +9,15 @@ import math
 import numpy as np
 import pytest
 
-from detectors.config import DetectorConfig
-from detectors.counting import (
+from alpgen.detectors.config import DetectorConfig
+from alpgen.detectors.counting import (
     Counter,
     count_signal,
     format_table,
     poisson_upper_limit,
     signal_limit,
 )
-from generator.targets import get_target
+from alpgen.targets import get_target
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors import fastsim
-from detectors.config import DetectorConfig
-from detectors.experiments import build_selection
+from alpgen.detectors import fastsim
+from alpgen.detectors.config import DetectorConfig
+from alpgen.detectors.experiments import build_selection
 
 TAU_FRACTIONS = {"mu": 0.1739, "e": 0.1782, "3pi": 0.10, "3pi_a1": 0.05, "pi": 0.1082, "pipi0": 1}
 P_3PRONG = 0.15

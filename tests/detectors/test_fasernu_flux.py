@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detectors.config import DetectorConfig
-from generator.spectrum import load_spectrum
+from alpgen.detectors.config import DetectorConfig
+from alpgen.spectrum import load_spectrum
 
 REPO = Path(__file__).resolve().parents[2]
 FLUKA = REPO / "tests" / "data" / "fasernu_run3_muon_flux_fluka.csv"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.card import apply_overrides, build_card, load_card
-from generator.pipeline import simulate
+from alpgen.card import apply_overrides, build_card, load_card
+from alpgen.pipeline import simulate
 
 CARDS = Path(__file__).resolve().parents[2] / "cards"
 FAST = ["run.events=3000", "run.batch_size=3000", "production.precision=0.02"]

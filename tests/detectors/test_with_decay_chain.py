@@ -1,6 +1,6 @@
 """The detector on events decayed by the generator's own decay chain.
 
-The hard process is built by hand (plain numpy, slots 0–4); ``generator.decays.chain`` appends
+The hard process is built by hand (plain numpy, slots 0–4); ``alpgen.decays.chain`` appends
 the ALP and τ decay products. Independent numbers: the τ channel table's branching ratios and
 daughter lists, the exponential decay law, and the ½ charge-flip split.
 """
@@ -10,15 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors import fastsim
-from detectors.config import DetectorConfig
-from detectors.counting import count_signal
-from generator.constants import CTAU_TAU_MM, M_MU, M_TAU
-from generator.events import EventBatch
-from generator.model import ALPModel
+from alpgen.detectors import fastsim
+from alpgen.detectors.config import DetectorConfig
+from alpgen.detectors.counting import count_signal
+from alpgen.constants import CTAU_TAU_MM, M_MU, M_TAU
+from alpgen.events import EventBatch
+from alpgen.model import ALPModel
 
-chain = pytest.importorskip("generator.decays.chain")
-registry = pytest.importorskip("generator.decays.registry")
+chain = pytest.importorskip("alpgen.decays.chain")
+registry = pytest.importorskip("alpgen.decays.registry")
 
 N = 6000
 

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from generator.card import (
+from alpgen.card import (
     CardError,
     apply_overrides,
     load_card,
     parse_set,
     production_threshold,
 )
-from generator.cli import main
-from generator.constants import M_MU, M_TAU
-from generator.production.process import global_t_min
-from generator.targets import get_target
+from alpgen.cli import main
+from alpgen.constants import M_MU, M_TAU
+from alpgen.production.process import global_t_min
+from alpgen.targets import get_target
 
 REPO = Path(__file__).resolve().parents[2]
 CARD = REPO / "cards" / "thin_target_1p5TeV.toml"

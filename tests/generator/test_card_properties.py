@@ -14,7 +14,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.card import SCHEMA, CardError, apply_overrides, build_card
+from alpgen.card import SCHEMA, CardError, apply_overrides, build_card
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

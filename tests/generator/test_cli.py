@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import __version__
-from generator.cli import main
+from alpgen import __version__
+from alpgen.cli import main
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 
@@ -31,7 +31,7 @@ def test_version_and_help(capsys):
 
 def test_console_script_entry_point():
     res = subprocess.run(
-        [sys.executable, "-m", "generator.cli", "--version"],
+        [sys.executable, "-m", "alpgen.cli", "--version"],
         capture_output=True,
         text=True,
         check=False,

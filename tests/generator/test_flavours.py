@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.card import load_card
-from generator.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON
-from generator.pipeline import EventSource
+from alpgen.card import load_card
+from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON
+from alpgen.pipeline import EventSource
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 PID = {"e": 11, "mu": 13, "tau": 15}

@@ -1,4 +1,4 @@
-"""Tests of generator.model against physics.md §1–2 (hand limits, spec check values, ALPaca)."""
+"""Tests of alpgen.model against physics.md §1–2 (hand limits, spec check values, ALPaca)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from generator.constants import HBARC_GEV_MM, M_MU, M_TAU
-from generator.model import ALPModel, kallen
+from alpgen.constants import HBARC_GEV_MM, M_MU, M_TAU
+from alpgen.model import ALPModel, kallen
 
 THETAS = [0.0, 0.3, math.pi / 4, 1.2, math.pi / 2]
 
@@ -232,7 +232,7 @@ def test_eq5_is_total_halves_visible_width():
 
 def test_sign_of_s_times_p_follows_the_coupling_convention():
     """Paper Eq. 3 has S·P ∝ +sinθ cosθ; the exact Eq. 2 has S ∝ (m_μ − m_τ) sinθ < 0."""
-    from generator.constants import M_MU, M_TAU
+    from alpgen.constants import M_MU, M_TAU
 
     kw = dict(m_in=M_MU, m_out=M_TAU)
     assert ALPModel.from_C_over_Lambda(2.0, 1.0, 0.5, **kw).sign_SP == 1.0

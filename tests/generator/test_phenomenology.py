@@ -1,4 +1,4 @@
-"""Tests of generator.phenomenology: (g−2)_μ (physics.md §3) and dark matter (§4)."""
+"""Tests of alpgen.phenomenology: (g−2)_μ (physics.md §3) and dark matter (§4)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from generator.constants import M_E, M_MU, M_TAU
-from generator.model import ALPModel
-from generator.phenomenology import (
+from alpgen.constants import M_E, M_MU, M_TAU
+from alpgen.model import ALPModel
+from alpgen.phenomenology import (
     RELIC_SIGMA_V_CM3_S,
     G2Inputs,
     cm3_s_to_gev2,

@@ -24,9 +24,9 @@ import pytest
 import uproot
 from scipy import stats
 
-from generator.card import load_card
-from generator.constants import CTAU_TAU_MM, M_TAU, PID_ALP, PID_CHI, PID_TAU, charge, mass
-from generator.events import (
+from alpgen.card import load_card
+from alpgen.constants import CTAU_TAU_MM, M_TAU, PID_ALP, PID_CHI, PID_TAU, charge, mass
+from alpgen.events import (
     N_HARD,
     SLOT_ALP,
     SLOT_BEAM,
@@ -37,8 +37,8 @@ from generator.events import (
     STATUS_FINAL,
     EventBatch,
 )
-from generator.io.hepmc import read_hepmc3
-from generator.pipeline import EventSource
+from alpgen.io.hepmc import read_hepmc3
+from alpgen.pipeline import EventSource
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = ROOT / "cards"
@@ -296,7 +296,7 @@ def _chi2_weighted(values_u, values_w, w, nbins=20):
 
 def test_unweighted_matches_weighted(thin_target_source):
     """The sampler's unweighted events follow w(y) = f(x(y)) J(y) of vegas' adapted map."""
-    from generator.production import integrand as ig
+    from alpgen.production import integrand as ig
 
     src = thin_target_source
     params = src.xs.params

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.card import load_card
-from generator.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON, SLOT_RECOIL, SLOT_TARGET
-from generator.pipeline import EventSource
-from generator.production.helicity import tau_helicity_probability
+from alpgen.card import load_card
+from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON, SLOT_RECOIL, SLOT_TARGET
+from alpgen.pipeline import EventSource
+from alpgen.production.helicity import tau_helicity_probability
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 N = 3000

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.cli import main
-from generator.io.atomic import AtomicFile
+from alpgen.cli import main
+from alpgen.io.atomic import AtomicFile
 
 REPO = Path(__file__).resolve().parents[2]
 CARDS = REPO / "cards"
@@ -151,7 +151,7 @@ def test_unwritable_output_directory(tmp_path, monkeypatch, capsys):
 def _alpgen(args: list[str], env: dict | None = None, cwd: Path = REPO) -> subprocess.Popen:
     full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
     return subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", *args],
+        [sys.executable, "-m", "alpgen.cli", *args],
         cwd=cwd,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -247,8 +247,8 @@ def test_outputs_do_not_depend_on_numba_threads(tmp_path):
     ],
 )
 def test_no_nan_near_thresholds(overrides):
-    from generator.card import load_card
-    from generator.pipeline import EventSource
+    from alpgen.card import load_card
+    from alpgen.pipeline import EventSource
 
     card = load_card(
         THIN, [*overrides, "run.events=400", "run.batch_size=400", "production.precision=0.05"]

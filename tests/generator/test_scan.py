@@ -1,4 +1,4 @@
-"""Tests of the reach scan (generator.scan), its backends and the figure scripts.
+"""Tests of the reach scan (alpgen.scan), its backends and the figure scripts.
 
 The pure-logic tests (mass parsing, root finding, coupling rescaling, Poisson limits, backend
 equivalence with a stand-in task, figure objects) need no event generation. The end-to-end
@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.backends import (
+from alpgen.backends import (
     ProcessPoolBackend,
     SerialBackend,
     checksum_task,
     dask_available,
     make_backend,
 )
-from generator.card import CardError, load_card
-from generator.scan import (
+from alpgen.card import CardError, load_card
+from alpgen.scan import (
     CURVE_COLUMNS,
     ReweightSample,
     parse_masses,
@@ -118,7 +118,7 @@ def test_prompt_rescaling_is_exact():
 
 
 def test_prompt_reach_scales_as_inverse_sqrt_mot_and_br_eff():
-    # N_ref = N_MOT n L σ BR ε (detectors.counting): the reach ∝ (N_MOT BR ε)^(-1/2)
+    # N_ref = N_MOT n L σ BR ε (alpgen.detectors.counting): the reach ∝ (N_MOT BR ε)^(-1/2)
     base = dict(n_l_sigma=3.3e-14, mot=1e16, br=0.15, eff=0.02)
 
     def reach(mot, br, eff):
@@ -168,7 +168,7 @@ def test_decay_position_reweighting_matches_exponential_law():
 
 
 def test_poisson_limit_reused_from_detectors():
-    from detectors.counting import signal_limit
+    from alpgen.detectors.counting import signal_limit
 
     assert signal_limit(0.0) == 3.0
     # b = 2.8e3 observed as n = b: the limit ~ 1.645 √b … 2 √b for large b
@@ -203,7 +203,7 @@ def card():
 @pytest.fixture(scope="module")
 def serial_points(card):
     """m_a = 4 and 10 GeV with the charge-flip (2 mm) and ultimate selections, two MOTs."""
-    from generator.scan import scan_points
+    from alpgen.scan import scan_points
 
     variants = [
         {"resolution_mm": 2.0},
@@ -254,7 +254,7 @@ def test_reach_scales_exactly_with_mot(serial_points):
 
 def test_rescaling_matches_regeneration(card):
     """Reach from C/Λ_ref = 1 against an explicit regeneration at C/Λ = 3 (prompt regime)."""
-    from generator.scan import evaluate_point, make_tasks
+    from alpgen.scan import evaluate_point, make_tasks
 
     variants = ({"selection": "ultimate"},)
     t1 = make_tasks(card, [6.0], variants=variants)[0][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.spectrum import BeamSpectrum, SpectrumError, load_spectrum
+from alpgen.spectrum import BeamSpectrum, SpectrumError, load_spectrum
 
 GOOD = """# label: test spectrum
 # a comment

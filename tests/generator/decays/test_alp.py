@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from generator.constants import M_E, M_MU, M_TAU
-from generator.decays import alp
-from generator.decays.polarization import frame_polarization
-from generator.decays.registry import channels_for, get
-from generator.model import ALPModel
+from alpgen.constants import M_E, M_MU, M_TAU
+from alpgen.decays import alp
+from alpgen.decays.polarization import frame_polarization
+from alpgen.decays.registry import channels_for, get
+from alpgen.model import ALPModel
 
 # --- explicit Dirac algebra (Dirac representation), independent of alp.py ---------------------
 _I2, _Z2 = np.eye(2), np.zeros((2, 2))

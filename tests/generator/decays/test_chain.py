@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from generator.constants import CTAU_TAU_MM, M_MU, M_TAU, PID_ALP, PID_CHI
-from generator.decays import alp
-from generator.decays.chain import DecayConfig, decay_batch
-from generator.decays.registry import channels_for
-from generator.events import SLOT_ALP, SLOT_LEPTON, STATUS_DECAYED, STATUS_FINAL, EventBatch
-from generator.model import ALPModel
+from alpgen.constants import CTAU_TAU_MM, M_MU, M_TAU, PID_ALP, PID_CHI
+from alpgen.decays import alp
+from alpgen.decays.chain import DecayConfig, decay_batch
+from alpgen.decays.registry import channels_for
+from alpgen.events import SLOT_ALP, SLOT_LEPTON, STATUS_DECAYED, STATUS_FINAL, EventBatch
+from alpgen.model import ALPModel
 
 
 def hard_batch(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from generator.decays import kinematics as kin
+from alpgen.decays import kinematics as kin
 
 
 def test_uniform_stream():

@@ -33,8 +33,8 @@ except ImportError:
 
 from scipy import stats
 
-from generator.constants import M_TAU
-from generator.decays.registry import channels_for
+from alpgen.constants import M_TAU
+from alpgen.decays.registry import channels_for
 
 E_TAU = 100.0  # GeV, along +z
 N = 12000
@@ -146,7 +146,7 @@ def test_the_comparison_resolves_the_helicity(spectra, channel):
 def test_pion_mean_fraction_sign_convention(spectra):
     """τ⁻ with helicity +1 emits a hard π⁻: ⟨x⟩ = (1 + r)/2 + h(1 − r)/6 (collinear limit,
     r = m_π²/m_τ²), about 0.669; τ⁺ with helicity +1 a soft π⁺, about 0.338."""
-    from generator.constants import M_PI
+    from alpgen.constants import M_PI
 
     r = (M_PI / M_TAU) ** 2
     for pid, sign in ((15, 1.0), (-15, -1.0)):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.decays import registry
-from generator.decays.registry import Channel, channels_for, conjugate, get, names, register
+from alpgen.decays import registry
+from alpgen.decays.registry import Channel, channels_for, conjugate, get, names, register
 
 
 def test_conjugate_ids():

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from generator.constants import M_E, M_MU, M_PI, M_TAU, mass
-from generator.decays import tau
-from generator.decays.kinematics import two_body_momentum
-from generator.decays.polarization import collinear_pion_fraction_pdf, michel_pdf
-from generator.decays.registry import channels_for, get
+from alpgen.constants import M_E, M_MU, M_PI, M_TAU, mass
+from alpgen.decays import tau
+from alpgen.decays.kinematics import two_body_momentum
+from alpgen.decays.polarization import collinear_pion_fraction_pdf, michel_pdf
+from alpgen.decays.registry import channels_for, get
 
 REF = Path(__file__).resolve().parents[2] / "data" / "tau_decay_reference.csv"
 N = 40000

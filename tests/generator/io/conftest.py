@@ -15,7 +15,7 @@ import os
 import numpy as np
 import pytest
 
-from generator.constants import (
+from alpgen.constants import (
     CTAU_TAU_MM,
     M_MU,
     M_PI,
@@ -26,15 +26,15 @@ from generator.constants import (
     PID_PI,
     PID_TAU,
 )
-from generator.events import (
+from alpgen.events import (
     STATUS_BEAM,
     STATUS_DECAYED,
     STATUS_FINAL,
     EventBatch,
 )
-from generator.io.atomic import AtomicFile
-from generator.io.metadata import RunMetadata
-from generator.targets import get_target
+from alpgen.io.atomic import AtomicFile
+from alpgen.io.metadata import RunMetadata
+from alpgen.targets import get_target
 
 M_ALP = 2.5  # GeV, above m_mu + m_tau so that a -> mu+ tau- is open
 CTAU_ALP_MM = 1.0

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from generator.io import atomic
-from generator.io.atomic import AtomicFile, OutputError, atomic_output
+from alpgen.io import atomic
+from alpgen.io.atomic import AtomicFile, OutputError, atomic_output
 
 
 def _listing(d):

@@ -7,9 +7,9 @@ import numpy as np
 import pyhepmc
 import pytest
 
-from generator.events import EventBatch
-from generator.io.atomic import OutputError
-from generator.io.hepmc import HepMC3Writer, read_hepmc3
+from alpgen.events import EventBatch
+from alpgen.io.atomic import OutputError
+from alpgen.io.hepmc import HepMC3Writer, read_hepmc3
 
 
 def _write(path, batches, meta, **kw) -> bytes:

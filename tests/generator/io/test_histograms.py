@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import uproot
 
-from generator.io.atomic import OutputError
-from generator.io.histograms import TREE_BRANCHES, HistogramWriter, event_quantities
+from alpgen.io.atomic import OutputError
+from alpgen.io.histograms import TREE_BRANCHES, HistogramWriter, event_quantities
 
 HISTS = ("E_tau", "E_a", "x", "theta_a", "theta_tau", "minus_t", "tau_decay_length")
 
@@ -139,7 +139,7 @@ def test_root_file_records_card_seed_and_versions(tmp_path, batch, meta):
 
     import uproot
 
-    from generator.io.histograms import HistogramWriter
+    from alpgen.io.histograms import HistogramWriter
 
     path = tmp_path / "h.root"
     with HistogramWriter(path, meta) as w:

@@ -8,9 +8,9 @@ import numpy as np
 import pylhe
 import pytest
 
-from generator.events import EventBatch
-from generator.io.atomic import OutputError
-from generator.io.lhe import (
+from alpgen.events import EventBatch
+from alpgen.io.atomic import OutputError
+from alpgen.io.lhe import (
     LHE_FORMAT,
     LHEWriter,
     _header,

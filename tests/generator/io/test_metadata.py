@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from generator.io.metadata import RunMetadata, collect_versions
+from alpgen.io.metadata import RunMetadata, collect_versions
 
 
 def test_json_round_trip(meta):

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from generator.constants import CTAU_TAU_MM
+from alpgen.constants import CTAU_TAU_MM
 
 p8 = pytest.importorskip("pythia8mc")
 

@@ -6,8 +6,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from generator.constants import HBARC_GEV_FM, M_E
-from generator.production.formfactors import form_factor_components, sphere_ff
+from alpgen.constants import HBARC_GEV_FM, M_E
+from alpgen.production.formfactors import form_factor_components, sphere_ff
 
 
 def test_sphere_form_factor_vs_mpmath_across_series_switch():

@@ -17,15 +17,15 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from generator.constants import M_MU, M_TAU
-from generator.production.helicity import (
+from alpgen.constants import M_MU, M_TAU
+from alpgen.production.helicity import (
     _helicity_spinor,
     helicity_amplitudes,
     helicity_me2,
     sample_helicity,
     tau_helicity_probability,
 )
-from generator.targets import get_target
+from alpgen.targets import get_target
 
 mp.mp.dps = 50
 M_PB = get_target("Pb").nucleus_mass

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.constants import M_MU, M_TAU
-from generator.production.integrator import integrate
-from generator.production.process import ProcessParams
-from generator.spectrum import BeamSpectrum
-from generator.targets import get_target
+from alpgen.constants import M_MU, M_TAU
+from alpgen.production.integrator import integrate
+from alpgen.production.process import ProcessParams
+from alpgen.spectrum import BeamSpectrum
+from alpgen.targets import get_target
 
 PB = get_target("Pb")
 DATA = Path(__file__).resolve().parents[2] / "data" / "marcarelli_thesis_xsec_mu_to_tau_Pb_1TeV.csv"

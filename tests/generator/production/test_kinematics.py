@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.constants import M_E, M_MU, M_TAU
-from generator.production.kinematics import hypercube_to_momenta, phase_space
-from generator.production.process import global_t_min, production_threshold
-from generator.targets import get_target
+from alpgen.constants import M_E, M_MU, M_TAU
+from alpgen.production.kinematics import hypercube_to_momenta, phase_space
+from alpgen.production.process import global_t_min, production_threshold
+from alpgen.targets import get_target
 
 PB = get_target("Pb").nucleus_mass
 H = get_target("H").nucleus_mass

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.constants import M_E, M_MU, M_TAU
-from generator.production.kinematics import hypercube_to_momenta
-from generator.production.matrix_element import amplitude_terms_batch
+from alpgen.constants import M_E, M_MU, M_TAU
+from alpgen.production.kinematics import hypercube_to_momenta
+from alpgen.production.matrix_element import amplitude_terms_batch
 
 # Dirac representation, metric (+,−,−,−)
 I2 = np.eye(2)

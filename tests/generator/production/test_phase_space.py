@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from generator.constants import E_CHARGE_SQ, M_MU, M_TAU
-from generator.production.kinematics import hypercube_to_momenta
-from generator.production.matrix_element import amplitude_terms_batch
+from alpgen.constants import E_CHARGE_SQ, M_MU, M_TAU
+from alpgen.production.kinematics import hypercube_to_momenta
+from alpgen.production.matrix_element import amplitude_terms_batch
 
 E, M, M_A = 10.0, 5.0, 3.0  # the spec's test point (physics.md §5.3)
 G2, GP2 = 1.0, 0.4

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.constants import M_MU, M_TAU
-from generator.production.integrand import evaluate
-from generator.production.integrator import integrate
-from generator.production.kinematics import hypercube_to_momenta
-from generator.production.process import ProcessParams
-from generator.production.sampler import UnweightedSampler
-from generator.spectrum import BeamSpectrum
-from generator.targets import get_target
+from alpgen.constants import M_MU, M_TAU
+from alpgen.production.integrand import evaluate
+from alpgen.production.integrator import integrate
+from alpgen.production.kinematics import hypercube_to_momenta
+from alpgen.production.process import ProcessParams
+from alpgen.production.sampler import UnweightedSampler
+from alpgen.spectrum import BeamSpectrum
+from alpgen.targets import get_target
 
 PB = get_target("Pb")
 
