@@ -17,8 +17,10 @@ value is ln 20 = 2.996). With an expected background b > 0, N_limit is the class
 95 % CL upper limit on the signal s assuming n_obs = round(b) events are observed: the smallest
 s with P(n ≤ n_obs | s + b) ≤ 0.05 (no Feldman–Cousins ordering; simple and conservative).
 
-Reach: σ ∝ (C/Λ)², so for prompt decays (efficiencies independent of the coupling)
-(C/Λ)_lim = (C/Λ)_ref × sqrt(N_limit / N_signal(C/Λ_ref)), in TeV⁻¹.
+Reach: σ ∝ (C/Λ)², so with the branching ratios frozen at the reference coupling
+(C/Λ)_lim = (C/Λ)_ref × sqrt(N_limit / N_signal(C/Λ_ref)), in TeV⁻¹ (``reach_fixed_br_invTeV``).
+The coupling-consistent reach, with branching ratios and decay lengths recomputed at each
+coupling, needs the ALP model and lives in :mod:`alpgen.reach`.
 """
 
 from __future__ import annotations
@@ -132,13 +134,15 @@ class DetectorResult:
     background: float
     n_limit: float
     coupling_C_over_Lambda: float
-    reach_C_over_Lambda_invTeV: float
+    reach_fixed_br_invTeV: float
     cutflow: list[CutflowEntry] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python dictionary (JSON-serialisable; ``inf`` for no reach)."""
+        """Plain-Python dictionary, valid JSON: an undefined reach (no signal) is ``None``."""
         d = asdict(self)
         d["cutflow"] = [asdict(c) for c in self.cutflow]
+        if not math.isfinite(d["reach_fixed_br_invTeV"]):
+            d["reach_fixed_br_invTeV"] = None
         return d
 
     def reach_for_mot(self, mot: float) -> float:
@@ -194,12 +198,14 @@ class Counter:
         self.n_tau_decayed = 0
         self._cache: tuple[EventBatch, fastsim.EventObservables, list[np.ndarray]] | None = None
 
-    def _analyse(self, batch: EventBatch) -> tuple[fastsim.EventObservables, list[np.ndarray]]:
+    def _analyse(
+        self, batch: EventBatch, observables: fastsim.EventObservables | None = None
+    ) -> tuple[fastsim.EventObservables, list[np.ndarray]]:
         """Observables and cumulative masks of ``batch``; the last batch's are reused, so
         ``add``, ``flags`` and ``selected`` on the same batch analyse it once."""
         if self._cache is not None and self._cache[0] is batch:
             return self._cache[1], self._cache[2]
-        obs = fastsim.analyse(batch)
+        obs = fastsim.analyse(batch) if observables is None else observables
         masks = self.selection.cumulative_masks(obs)
         self._cache = (batch, obs, masks)
         return obs, masks
@@ -220,12 +226,16 @@ class Counter:
         out["det_alp_tau_prongs"] = obs.alp_tau.n_prongs.astype(np.int32)
         return out
 
-    def add(self, batch: EventBatch) -> None:
-        """Apply the selection to a batch and accumulate its weights."""
+    def add(
+        self, batch: EventBatch, *, observables: fastsim.EventObservables | None = None
+    ) -> None:
+        """Apply the selection to a batch and accumulate its weights. ``observables``: the
+        batch's :func:`fastsim.analyse` when the caller already has them (several detector
+        variants on the same events)."""
         w = np.asarray(batch.weight, float)
         if not np.all(np.isfinite(w)) or np.any(w < 0.0):
             raise ValueError("event weights must be finite and non-negative")
-        obs, masks = self._analyse(batch)
+        obs, masks = self._analyse(batch, observables)
         self.n_seen += len(batch)
         self.weight_all += float(w.sum())
         for i, m in enumerate(masks):
@@ -314,7 +324,7 @@ class Counter:
             background=cfg.background,
             n_limit=n_limit,
             coupling_C_over_Lambda=float(coupling_C_over_Lambda),
-            reach_C_over_Lambda_invTeV=_reach(coupling_C_over_Lambda, n_limit, signal),
+            reach_fixed_br_invTeV=_reach(coupling_C_over_Lambda, n_limit, signal),
             cutflow=rows,
         )
 
@@ -345,8 +355,13 @@ def count_signal(
     )
 
 
-def format_table(result: DetectorResult) -> str:
-    """Plain-text summary: setup, cutflow and reach (for printing at the end of a run)."""
+def format_table(
+    result: DetectorResult, *, reach: tuple[float, float] | None = None
+) -> str:
+    """Plain-text summary: setup, cutflow and reach (for printing at the end of a run).
+
+    ``reach``: the coupling-consistent reach and its MC error (TeV⁻¹) when the caller has them
+    (:mod:`alpgen.reach`); the fixed-BR closed form is always shown."""
     r = result
     head = [
         f"Detector: {r.detector} / {r.selection}" + (f"  ({r.label})" if r.label else ""),
@@ -362,11 +377,18 @@ def format_table(result: DetectorResult) -> str:
             f"  {c.cut:<{w}}  {c.events:>11.4g}  {c.n_mc:>8d}  {c.efficiency:>8.4g}  "
             f"{c.cumulative_efficiency:>10.4g}"
         )
-    reach = r.reach_C_over_Lambda_invTeV
+    fixed = r.reach_fixed_br_invTeV
+    if reach is not None and math.isfinite(reach[0]):
+        value, err = reach
+        reach_line = f"{value:.4g} ± {err:.2g} TeV^-1 (fixed BR: {fixed:.4g})"
+    elif math.isfinite(fixed) and reach is None:
+        reach_line = f"{fixed:.4g} TeV^-1 (fixed BR)"
+    else:
+        reach_line = "no sensitivity"
     tail = [
         f"  efficiency = {r.efficiency:.4g} ± {r.efficiency_error:.2g} (incl. BRs)",
         f"  signal = {r.signal_events:.4g} events ({r.signal_per_mot:.3g} per MOT), "
         f"background = {r.background:g}, N_limit = {r.n_limit:.4g}",
-        "  reach C/Lambda = " + ("no sensitivity" if math.isinf(reach) else f"{reach:.4g} TeV^-1"),
+        f"  reach C/Lambda = {reach_line}",
     ]
     return "\n".join(head + lines + tail)

@@ -19,21 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from .constants import LEPTONS
+from .errors import CardError
 from .model import ALPModel
 from .production.process import global_t_min, production_threshold
 from .targets import TARGETS, Target, get_target
 
 #: Largest number of events a card may ask for (issue: runs up to 10⁸ events are accepted).
 MAX_EVENTS = 100_000_000
-
-
-class CardError(ValueError):
-    """An invalid run card; the message names the key, the value and what is allowed."""
-
-    def __init__(self, key: str, message: str, source: str | None = None) -> None:
-        self.key = key
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}card key '{key}': {message}")
 
 
 # --------------------------------------------------------------------------------------------

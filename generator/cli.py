@@ -1,27 +1,40 @@
 """The ``alpgen`` command line: ``run``, ``xsec``, ``model``, ``scan``, ``detect``.
 
-User errors (bad cards, bad ``--set`` values, missing files) exit with status 2 and one message
-naming the key or file, before any work starts. SIGINT/SIGTERM during ``run`` exit 130/143.
+The one edge that prints: argparse, console output, rich progress bars and exit statuses.
+Library modules raise :class:`~alpgen.errors.AlpgenError`s and log to the ``alpgen`` logger;
+this module shows them. Exit statuses: 0 success, 2 a user error (bad card, bad argument,
+existing output), 1 a runtime failure (a file could not be written), 130/143 SIGINT/SIGTERM.
+Nothing imports this module.
 """
 
 from __future__ import annotations
 
+# Only light imports at module level: the signal handlers are installed before numba & co.
 import argparse
 import json
+import logging
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .card import CardError, RunCard, load_card
+from ._version import __version__
+from .errors import AlpgenError, CardError, Interrupted, OutputError, UsageError
+from .interrupts import handle_signals
+
+if TYPE_CHECKING:
+    from .card import RunCard
 
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
 
-
-class UsageError(Exception):
-    """A user error that is not tied to a card key (e.g. a bad CLI argument)."""
+log = logging.getLogger("alpgen")
 
 
 def _card(args: argparse.Namespace) -> RunCard:
+    from .card import load_card
+
     return load_card(args.card, args.set or ())
 
 
@@ -35,17 +48,75 @@ def _add_card_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _configure_logging(level: int) -> None:
+    """Library messages (``alpgen`` logger) to stderr as ``alpgen: ...`` lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return f"alpgen: warning: {msg}" if record.levelno >= logging.WARNING else msg
+
+
+@contextmanager
+def _progress_bar(enabled: bool, description: str, unit: str) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields ``update(done, total, message="")``."""
+    if not enabled:
+        yield lambda done, total, message="": None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    class RateColumn(TextColumn):
+        def render(self, task: Any) -> Any:  # items per second
+            elapsed = task.finished_time if task.finished else task.elapsed
+            speed = task.completed / elapsed if elapsed else None
+            return f"{speed:,.0f} {unit}/s" if speed else f"… {unit}/s"
+
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        RateColumn(""),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+    )
+    with progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int, message: str = "") -> None:
+            text = f"{description}: {message}" if message else description
+            progress.update(task, completed=done, total=total, description=text)
+
+        yield update
+
+
 # --------------------------------------------------------------------------------------------
 # alpgen model
 
 
 def cmd_model(args: argparse.Namespace) -> int:
-    from .pipeline import model_summary
+    from .engine import model_summary
 
     card = _card(args)
     summary = model_summary(card)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(summary, indent=2, allow_nan=False))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -70,13 +141,12 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_xsec(args: argparse.Namespace) -> int:
-    card = _card(args)
-    from .pipeline import compute_cross_section
+    from .engine import compute_cross_section
 
-    xs = compute_cross_section(card, precision=args.precision, progress=not args.json)
-    out = xs.to_dict()
+    card = _card(args)
+    out = compute_cross_section(card, precision=args.precision).cross_section.to_dict()
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return 0
     sigma, err = out["sigma_pb"], out["sigma_err_pb"]
     unit, f = ("fb", 1e3) if sigma < 1e-2 else ("pb", 1.0)
@@ -87,8 +157,7 @@ def cmd_xsec(args: argparse.Namespace) -> int:
     print(f"  total       = {sigma * f:.6g} ± {err * f:.2g} {unit}")
     print(f"  coherent    = {out['sigma_coherent_pb'] * f:.6g} {unit}")
     print(f"  incoherent  = {out['sigma_incoherent_pb'] * f:.6g} {unit}")
-    rel = err / sigma if sigma > 0 else 0.0
-    print(f"  precision   = {rel:.2%}   time = {out['time_s']:.2f} s")
+    print(f"  precision   = {out['relative_precision']:.2%}   time = {out['time_s']:.2f} s")
     return 0
 
 
@@ -97,23 +166,66 @@ def cmd_xsec(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    card = _card(args)
-    from .pipeline import run
+    from .detectors.counting import format_table
+    from .runner import run_card
 
-    return run(card, force=args.force, quiet=args.quiet)
+    card = _card(args)
+    with _progress_bar(not args.quiet, "generating", "ev") as update:
+        result = run_card(card, force=args.force, progress=update)
+    if result.detector is not None and not args.quiet:
+        reach = result.detector.reach
+        print(
+            format_table(
+                result.detector.detector,
+                reach=(reach.reach_C_over_Lambda_invTeV, reach.reach_C_over_Lambda_err_invTeV),
+            ),
+            file=sys.stderr,
+        )
+    return 0
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    card = _card(args)
-    from .scan import parse_masses, run_scan
+    from pathlib import Path
 
+    from .scanning import parse_masses, scan_card
+
+    card = _card(args)
     try:
         masses = parse_masses(args.masses, log=args.log)
     except ValueError as exc:
         raise UsageError(f"--masses {args.masses!r}: {exc}") from None
-    return run_scan(
-        card, masses, workers=args.workers, scheduler=args.scheduler, out=args.out, force=args.force
-    )
+    out = Path(args.out) if args.out is not None else Path("runs") / f"{card.run.name}_scan"
+    with _progress_bar(True, "scan (masses)", "pt") as update:
+        result = scan_card(
+            card,
+            masses,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out_dir=out,
+            force=args.force,
+            progress=update,
+        )
+    _print_scan_table(result.rows, out, result.metadata["wall_time_s"])
+    return 0
+
+
+def _print_scan_table(rows: Sequence[dict[str, Any]], out: Any, wall: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"reach scan ({wall:.1f} s) → {out}/scan.csv")
+    for col in ("m_a [GeV]", "σ [pb]", "ε", "signal/MOT", "reach C/Λ [TeV⁻¹]"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        reach = r["reach_C_over_Lambda_invTeV"]
+        t.add_row(
+            f"{r['m_a_GeV']:.4g}",
+            f"{r['sigma_pb']:.4g}",
+            f"{r['efficiency']:.3g}",
+            f"{r['signal_per_mot']:.3g}",
+            "—" if not math.isfinite(reach) else f"{reach:.4g} ± {r['reach_err_invTeV']:.2g}",
+        )
+    Console(file=sys.stderr).print(t)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -138,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="integrate, generate, decay, write events and count signal")
     _add_card_args(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing output directory")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no messages")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("xsec", help="integrate the production cross section")
@@ -194,19 +306,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False) or getattr(args, "json", False))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``alpgen`` command; returns the exit status."""
+    with handle_signals():
+        try:
+            return _main(argv)
+        except Interrupted as exc:
+            print(
+                f"\nalpgen: interrupted by {exc}; temporary files removed, no partial output "
+                "kept under a final name",
+                file=sys.stderr,
+            )
+            return exc.exit_status
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "precision", None) is not None and not 0 < args.precision < 0.5:
         parser.exit(
             EXIT_USAGE, f"alpgen: error: --precision {args.precision}: must be in (0, 0.5)\n"
         )
+    _configure_logging(logging.WARNING if _quiet(args) else logging.INFO)
+    func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return int(args.func(args) or 0)
-    except CardError as exc:
+        return int(func(args) or 0)
+    except (CardError, UsageError) as exc:
         print(f"alpgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as exc:
+    except OutputError as exc:
+        print(f"alpgen: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except AlpgenError as exc:
         print(f"alpgen: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `alpgen model CARD --json | head`: not an error

@@ -7,7 +7,7 @@ the best of ``--repeat`` timings (the machine may be shared):
 
 * ``sampler_events_per_s``: unweighted hard-process events (``UnweightedSampler.sample`` only);
 * ``decayed_events_per_s``: fully decayed events (sampler + ``hard_batch`` + ``decay_batch``,
-  i.e. ``EventSource.batch``);
+  i.e. ``Engine.batch``);
 * ``with_<writer>_events_per_s``: fully decayed events written with one writer (LHE, HepMC3,
   ROOT histograms + tree) into a temporary directory, and ``<writer>_only_events_per_s`` the
   writer alone on the same batches;
@@ -37,16 +37,16 @@ CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"
 
 def _source(batch: int, events: int):
     from alpgen.card import load_card
-    from alpgen.pipeline import EventSource
+    from alpgen.engine import Engine
 
     card = load_card(CARD, [f"run.batch_size={batch}", f"run.events={events}"])
-    return EventSource(card)
+    return Engine(card)
 
 
 def _metadata(src):
-    from alpgen.pipeline import _metadata  # the run's own file metadata
+    from alpgen.runner import _metadata  # the run's own file metadata
 
-    return _metadata(src.card, src.xs)
+    return _metadata(src.card, src.integrated)
 
 
 def _maxrss_mb() -> float:
@@ -86,7 +86,7 @@ def _put(w, batch) -> None:
 def throughput(n_events: int, batch: int, repeat: int = 2) -> dict:
     import numba
 
-    from alpgen.pipeline import STREAM_EVENTS, rng_for
+    from alpgen.streams import STREAM_EVENTS, rng_for
 
     t0 = time.perf_counter()
     src = _source(batch, n_events)

@@ -32,7 +32,7 @@ def main(argv=None) -> int:
 
     from alpgen.backends import DaskBackend, SerialBackend
     from alpgen.card import load_card
-    from alpgen.scan import rows, scan_points
+    from alpgen.scanning import rows, scan_points
 
     card = load_card(args.card, args.set)
     masses = np.geomspace(2.0, 40.0, args.masses)
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     ):
         t0 = time.perf_counter()
         with make() as backend:
-            res = scan_points(card, masses, backend=backend, progress=True, description=name)
+            res = scan_points(card, masses, backend=backend)
         wall[name] = round(time.perf_counter() - t0, 2)
         tables[name] = rows(res)
     same = json.dumps(tables["serial_1_worker"], default=str) == json.dumps(

@@ -3,7 +3,7 @@
 
 μ⁻ Pb → τ⁻ Pb a with a → μτ (visible ALP), θ = π/4, C/Λ = 1 TeV⁻¹ (g = C m_τ/Λ), at
 E_μ = 160 GeV, 1.5 TeV and 5 TeV and m_a = 2 and 10 GeV. The events come from the full
-generator (:class:`alpgen.pipeline.EventSource`) with a card built from
+generator (:class:`alpgen.engine.Engine`) with a card built from
 cards/thin_target_1p5TeV.toml by ``--set``-style overrides; ℓ is the distance between the τ's
 production and decay vertices in the event record (the exponentially sampled lab decay length,
 mean βγcτ), so dσ/dℓ = σ × (events per bin) / (N Δℓ), in pb/mm. Shaded: the decay lengths
@@ -24,7 +24,7 @@ import numpy as np
 from alpgen.card import load_card
 from alpgen.constants import PID_TAU
 from alpgen.events import SLOT_ALP, SLOT_LEPTON
-from alpgen.pipeline import EventSource
+from alpgen.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"
@@ -66,7 +66,7 @@ def run_point(e_beam: float, m_a: float, n_events: int, seed: int) -> dict:
         "production.precision=0.01",
     ]
     card = load_card(CARD, overrides)
-    src = EventSource(card)
+    src = Engine(card)
     hists = {"production": np.zeros(len(EDGES) - 1), "alp": np.zeros(len(EDGES) - 1)}
     above = {k: np.zeros(len(RESOLUTIONS_MM)) for k in hists}
     mean = dict.fromkeys(hists, 0.0)
@@ -85,7 +85,7 @@ def run_point(e_beam: float, m_a: float, n_events: int, seed: int) -> dict:
         "E": e_beam,
         "m_a": m_a,
         "sigma_pb": sigma,
-        "sigma_err_pb": src.xs.xsec.sigma_err_pb,
+        "sigma_err_pb": src.integrated.xsec.sigma_err_pb,
         "n": n_events,
         # dσ/dℓ in pb/mm and its statistical error (unit weights: Poisson in each bin)
         "dsdl": {k: sigma * h / (wsum * width) for k, h in hists.items()},

@@ -125,7 +125,7 @@ def _style(ax, ylim) -> None:
 
 
 def make_figure(table, constraints, *, ylim=(1e-2, 1e3)):
-    """The two-panel figure from a reach table (:data:`alpgen.scan.CURVE_COLUMNS` rows) and
+    """The two-panel figure from a reach table (:data:`alpgen.figures.CURVE_COLUMNS` rows) and
     constraint rows (:func:`constraint_rows`). Returns the matplotlib Figure."""
     import matplotlib
 
@@ -149,7 +149,7 @@ def make_figure(table, constraints, *, ylim=(1e-2, 1e3)):
 
 
 def main(argv=None) -> int:
-    from alpgen.scan import figure_main
+    from alpgen.figures import figure_main
 
     return figure_main(
         argv,

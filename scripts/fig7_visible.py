@@ -60,7 +60,7 @@ def constraint_rows(masses: np.ndarray) -> list[dict[str, float]]:
 
 
 def make_figure(table, constraints, *, ylim=(1e-2, 1e2)):
-    """One-panel figure from reach rows (:data:`alpgen.scan.CURVE_COLUMNS`) and constraint
+    """One-panel figure from reach rows (:data:`alpgen.figures.CURVE_COLUMNS`) and constraint
     rows (:func:`constraint_rows`). Returns the matplotlib Figure."""
     import matplotlib
 
@@ -85,7 +85,7 @@ def make_figure(table, constraints, *, ylim=(1e-2, 1e2)):
 
 
 def main(argv=None) -> int:
-    from alpgen.scan import figure_main
+    from alpgen.figures import figure_main
 
     return figure_main(
         argv,

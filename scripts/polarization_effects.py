@@ -44,7 +44,7 @@ from alpgen.card import RunCard, load_card
 from alpgen.constants import M_PI, M_TAU, PID_ALP, PID_TAU
 from alpgen.decays.chain import DecayConfig, decay_batch
 from alpgen.events import SLOT_ALP, SLOT_LEPTON, EventBatch
-from alpgen.pipeline import EventSource
+from alpgen.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 THETAS = {"pi/4": math.pi / 4, "pi/2": math.pi / 2}
@@ -120,7 +120,7 @@ def efficiencies(experiment: str, theta_name: str, n: int) -> EfficiencyRow:
     """ε with and without τ polarization on paired samples of ``n`` events."""
     theta = THETAS[theta_name]
     cards = {m: card_for(EXPERIMENTS[experiment], theta, m, n) for m in MODES}
-    sources = {m: EventSource(cards[m]) for m in MODES}
+    sources = {m: Engine(cards[m]) for m in MODES}
     counters = {m: counter_for(cards[m], n) for m in MODES}
     size = cards[MODES[0]].run.batch_size
     diffs, hel, differing = [], [], 0
@@ -210,7 +210,7 @@ def pion_fraction_samples(n: int, m_a: float, seed: int = 7) -> dict[str, dict[s
             n,
             ('decays.tau="none"', f"model.m_a={m_a!r}"),
         )
-        source = EventSource(card)
+        source = Engine(card)
         config = DecayConfig(alp="visible", tau=(PION_CHANNEL,))
         xs_p, xs_a, hel_a, hel_p = [], [], [], []
         for index, batch in enumerate(source.batches()):

@@ -9,7 +9,7 @@ adapts a map per card, so the expensive objects are built once per session and r
   ``(exit status, output directory)``;
 * ``thin_target_run``: one small thin-target run (``FAST_OVERRIDES``) with LHE, HepMC3 and ROOT
   output, read-only for the tests that use it;
-* ``thin_target_source``: an :class:`alpgen.pipeline.EventSource` for the same card.
+* ``thin_target_source``: an :class:`alpgen.engine.Engine` for the same card.
 """
 
 from __future__ import annotations
@@ -78,8 +78,8 @@ def thin_target_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def thin_target_source():
-    """An integrated, ready-to-sample EventSource of the thin-target card (FAST_OVERRIDES)."""
+    """An integrated, ready-to-sample Engine of the thin-target card (FAST_OVERRIDES)."""
     from alpgen.card import load_card
-    from alpgen.pipeline import EventSource
+    from alpgen.engine import Engine
 
-    return EventSource(load_card(THIN_TARGET_CARD, FAST_OVERRIDES))
+    return Engine(load_card(THIN_TARGET_CARD, FAST_OVERRIDES))

@@ -22,25 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import OutputError
+
 __all__ = ["AtomicFile", "AtomicWriter", "OutputError", "atomic_output"]
-
-
-class OutputError(Exception):
-    """Writing an output file failed; ``path`` is the final file name, ``reason`` a short text.
-
-    ``errno`` carries the operating-system error number when there is one (e.g. ``ENOSPC``).
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str, errno: int | None = None):
-        self.path = Path(path)
-        self.reason = reason
-        self.errno = errno
-        super().__init__(f"cannot write {self.path}: {reason}")
-
-    @classmethod
-    def from_oserror(cls, path: str | os.PathLike[str], exc: OSError) -> OutputError:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        return cls(path, reason, exc.errno)
 
 
 class AtomicFile:

@@ -13,7 +13,7 @@ from alpgen.detectors.config import DetectorConfig
 from alpgen.detectors.experiments import build_selection
 from alpgen.card import load_card
 from alpgen.events import SLOT_ALP
-from alpgen.pipeline import EventSource
+from alpgen.engine import Engine
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 
@@ -30,7 +30,7 @@ def test_alp_decay_volume_cut_matches_exponential_law():
             "decays.tau=none",
         ],
     )
-    source = EventSource(card)
+    source = Engine(card)
     batch = next(source.batches())
     max_mm = 400.0
     config = DetectorConfig.from_card({**dict(card.detector), "alp_decay_max_mm": max_mm})

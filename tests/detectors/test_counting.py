@@ -54,8 +54,8 @@ def test_na64_cross_check_from_spec(na64_sample):
     hand = 2e10 * 3.30e22 * 22.448 * 5.7e-34 * 0.1739  # n(Pb) from physics.md §6.1
     assert res.signal_events == pytest.approx(hand, rel=0.005)
     assert 1.4 < res.signal_events < 1.6
-    assert res.reach_C_over_Lambda_invTeV == pytest.approx(100 * math.sqrt(3 / hand), rel=0.005)
-    assert 135 < res.reach_C_over_Lambda_invTeV < 150
+    assert res.reach_fixed_br_invTeV == pytest.approx(100 * math.sqrt(3 / hand), rel=0.005)
+    assert 135 < res.reach_fixed_br_invTeV < 150
     assert res.signal_per_mot == pytest.approx(res.signal_events / 2e10)
 
 
@@ -64,14 +64,14 @@ def test_reach_scales_as_inverse_sqrt_mot(na64_sample):
     r1 = count_signal(cfg, na64_sample, sigma_pb=10.0)
     r4 = count_signal(cfg.replace(mot=4 * cfg.mot), na64_sample, sigma_pb=10.0)
     assert r4.signal_events == pytest.approx(4 * r1.signal_events)
-    assert r4.reach_C_over_Lambda_invTeV == pytest.approx(r1.reach_C_over_Lambda_invTeV / 2)
-    assert r1.reach_for_mot(100 * cfg.mot) == pytest.approx(r1.reach_C_over_Lambda_invTeV / 10)
+    assert r4.reach_fixed_br_invTeV == pytest.approx(r1.reach_fixed_br_invTeV / 2)
+    assert r1.reach_for_mot(100 * cfg.mot) == pytest.approx(r1.reach_fixed_br_invTeV / 10)
     # σ ∝ (C/Λ)²: quoting σ at twice the coupling (4σ) gives the same reach
     r2 = count_signal(cfg, na64_sample, sigma_pb=40.0, coupling_C_over_Lambda=2.0)
-    assert r2.reach_C_over_Lambda_invTeV == pytest.approx(r1.reach_C_over_Lambda_invTeV)
+    assert r2.reach_fixed_br_invTeV == pytest.approx(r1.reach_fixed_br_invTeV)
     # background raises the limit and weakens the reach
     rb = count_signal(cfg.replace(background=10.0), na64_sample, sigma_pb=10.0)
-    assert rb.n_limit > 3 and rb.reach_C_over_Lambda_invTeV > r1.reach_C_over_Lambda_invTeV
+    assert rb.n_limit > 3 and rb.reach_fixed_br_invTeV > r1.reach_fixed_br_invTeV
 
 
 def test_streaming_equals_single_batch(na64_sample):
@@ -145,7 +145,7 @@ def test_result_dict_and_table(na64_sample):
         "signal_per_mot",
         "mot",
         "cutflow",
-        "reach_C_over_Lambda_invTeV",
+        "reach_fixed_br_invTeV",
         "efficiency",
         "detector",
         "selection",
@@ -163,7 +163,7 @@ def test_no_signal_gives_infinite_reach(synth):
     rng = np.random.default_rng(0)
     b = synth(10, rng, tau_modes="pipi0")
     res = count_signal(DetectorConfig.default("na64mu"), b, sigma_pb=1.0)
-    assert res.signal_events == 0.0 and math.isinf(res.reach_C_over_Lambda_invTeV)
+    assert res.signal_events == 0.0 and math.isinf(res.reach_fixed_br_invTeV)
     assert "no sensitivity" in format_table(res)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alpgen.card import apply_overrides, build_card, load_card
-from alpgen.pipeline import simulate
+from alpgen.runner import simulate
 
 CARDS = Path(__file__).resolve().parents[2] / "cards"
 FAST = ["run.events=3000", "run.batch_size=3000", "production.precision=0.02"]
@@ -18,11 +18,12 @@ def test_na64mu_existing_data_reach_at_2_GeV():
     """NA64-μ with 2×10¹⁰ MOT excludes C/Λ ≳ 100 TeV⁻¹ at m_a = 2 GeV (paper); the spec's
     cross-check (§6.1) puts N = 3 near 140 TeV⁻¹. Accept 70–200 TeV⁻¹."""
     card = load_card(CARDS / "na64mu_160GeV.toml", [*FAST, "detector.mot=2e10"])
-    _, result = simulate(card)
+    _, signal = simulate(card)
+    result = signal.detector
     assert result.mot == 2e10
     # the selection keeps τ → μνν (B = 0.1739) with the muon below 80 GeV: ε ≈ B_μ
     assert result.efficiency == pytest.approx(0.1739, abs=0.03)
-    assert 70.0 < result.reach_C_over_Lambda_invTeV < 200.0
+    assert 70.0 < signal.reach.reach_C_over_Lambda_invTeV < 200.0
 
 
 def test_thin_plate_production_probability_below_fasernu2():

@@ -10,7 +10,7 @@ import pytest
 
 from alpgen.card import load_card
 from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON
-from alpgen.pipeline import EventSource
+from alpgen.engine import Engine
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 PID = {"e": 11, "mu": 13, "tau": 15}
@@ -32,7 +32,7 @@ def test_flavour_pairs(beam, out):
             "decays.tau=none",
         ],
     )
-    batch = next(EventSource(card).batches())
+    batch = next(Engine(card).batches())
     sign = 1 if beam.endswith("-") else -1  # PDG: negative leptons have positive ids
     pid_in = PID[beam.rstrip("+-")]
     assert (batch.pid[:, SLOT_BEAM] == sign * pid_in).all()

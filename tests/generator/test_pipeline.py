@@ -1,6 +1,6 @@
 """End-to-end tests of ``alpgen run``: files, physics of the record, reproducibility, cards.
 
-The expensive objects (one small thin-target run, one EventSource) are session fixtures in
+The expensive objects (one small thin-target run, one Engine) are session fixtures in
 tests/conftest.py. Independent references used here: four-momentum conservation and the mass
 shell (exact identities), the exponential decay law with mean βγcτ (cτ_τ from ``particle``),
 the weighted integrand through vegas' own map (not the sampler's re-implementation of it), the
@@ -38,7 +38,7 @@ from alpgen.events import (
     EventBatch,
 )
 from alpgen.io.hepmc import read_hepmc3
-from alpgen.pipeline import EventSource
+from alpgen.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = ROOT / "cards"
@@ -299,14 +299,14 @@ def test_unweighted_matches_weighted(thin_target_source):
     from alpgen.production import integrand as ig
 
     src = thin_target_source
-    params = src.xs.params
+    params = src.integrated.params
     rng = np.random.default_rng(2024)
     hard = src.sampler.sample(20_000, rng)
     lnt_u = np.log(np.abs(hard.t))
     x_u = hard.p_out[:, 3] / hard.p_in[:, 3]
     theta_u = np.arccos(hard.k[:, 2] / np.linalg.norm(hard.k[:, :3], axis=1))
 
-    amap = src.xs.xsec.integrator.map
+    amap = src.integrated.xsec.integrator.map
     m = 400_000
     y = rng.random((m, ig.ndim(params)))
     x = np.empty_like(y)
@@ -315,7 +315,7 @@ def test_unweighted_matches_weighted(thin_target_source):
     w = ig.evaluate(params, x)[:, 0] * jac
     # the weighted sample estimates σ
     err = w.std() / math.sqrt(m)
-    assert abs(w.mean() - src.sigma_pb) < 4 * math.hypot(err, src.xs.xsec.sigma_err_pb)
+    assert abs(w.mean() - src.sigma_pb) < 4 * math.hypot(err, src.integrated.xsec.sigma_err_pb)
     keep = w > 0
     x, w = np.ascontiguousarray(x[keep]), w[keep]
     mom = np.zeros((len(w), 5, 4))
@@ -395,7 +395,7 @@ def test_same_seed_same_files(alpgen_run, thin_target_run, tmp_path):
 
 
 def test_tau_none_leaves_polarized_final_taus():
-    src = EventSource(load_card(CARD, (*FAST, "decays.tau=none")))
+    src = Engine(load_card(CARD, (*FAST, "decays.tau=none")))
     b = src.batch(0, 1000)
     tau = np.abs(b.pid) == PID_TAU
     assert np.all(tau.sum(axis=1) == 2)
@@ -428,7 +428,7 @@ def _charged_daughters(b: EventBatch, row: np.ndarray, slot: np.ndarray) -> np.n
 
 
 def test_tau_3prong_weights_give_sigma_times_br(thin_target_source):
-    src3 = EventSource(load_card(CARD, (*FAST, 'decays.tau=["3prong"]')))
+    src3 = Engine(load_card(CARD, (*FAST, 'decays.tau=["3prong"]')))
     b = src3.batch(0, 2000)
     # independent BR: the LEP (DELPHI) exclusive 3-prong topology
     br3, dbr3 = _ref_br("BR(3-prong) DELPHI")

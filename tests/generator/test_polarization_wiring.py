@@ -21,7 +21,7 @@ import pytest
 
 from alpgen.card import load_card
 from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON, SLOT_RECOIL, SLOT_TARGET
-from alpgen.pipeline import EventSource
+from alpgen.engine import Engine
 from alpgen.production.helicity import tau_helicity_probability
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
@@ -29,7 +29,7 @@ N = 3000
 N_SIGMA = 4.0
 
 
-def _source(theta: float, mode: str = "matrix_element") -> EventSource:
+def _source(theta: float, mode: str = "matrix_element") -> Engine:
     card = load_card(
         CARD,
         [
@@ -39,7 +39,7 @@ def _source(theta: float, mode: str = "matrix_element") -> EventSource:
             f"decays.tau_polarization={mode}",
         ],
     )
-    return EventSource(card)
+    return Engine(card)
 
 
 def _sample(theta: float, mode: str = "matrix_element"):

@@ -248,13 +248,13 @@ def test_outputs_do_not_depend_on_numba_threads(tmp_path):
 )
 def test_no_nan_near_thresholds(overrides):
     from alpgen.card import load_card
-    from alpgen.pipeline import EventSource
+    from alpgen.engine import Engine
 
     card = load_card(
         THIN, [*overrides, "run.events=400", "run.batch_size=400", "production.precision=0.05"]
     )
-    source = EventSource(card)
-    x = source.xs.xsec
+    source = Engine(card)
+    x = source.integrated.xsec
     for v in (x.sigma_pb, x.sigma_err_pb, x.sigma_coherent_pb, x.sigma_incoherent_pb):
         assert np.isfinite(v) and v >= 0
     if source.sampler is None:

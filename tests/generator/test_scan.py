@@ -1,4 +1,4 @@
-"""Tests of the reach scan (alpgen.scan), its backends and the figure scripts.
+"""Tests of the reach scan (alpgen.scanning, alpgen.reach), its backends and the figure scripts.
 
 The pure-logic tests (mass parsing, root finding, coupling rescaling, Poisson limits, backend
 equivalence with a stand-in task, figure objects) need no event generation. The end-to-end
@@ -24,14 +24,9 @@ from alpgen.backends import (
     make_backend,
 )
 from alpgen.card import CardError, load_card
-from alpgen.scan import (
-    CURVE_COLUMNS,
-    ReweightSample,
-    parse_masses,
-    run_scan,
-    solve_reach,
-    solve_sample,
-)
+from alpgen.figures import CURVE_COLUMNS
+from alpgen.reach import ReweightSample, solve_reach, solve_sample
+from alpgen.scanning import parse_masses, scan_card
 
 ROOT = Path(__file__).resolve().parents[2]
 CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"
@@ -203,7 +198,7 @@ def card():
 @pytest.fixture(scope="module")
 def serial_points(card):
     """m_a = 4 and 10 GeV with the charge-flip (2 mm) and ultimate selections, two MOTs."""
-    from alpgen.scan import scan_points
+    from alpgen.scanning import scan_points
 
     variants = [
         {"resolution_mm": 2.0},
@@ -219,9 +214,9 @@ def test_scan_backends_identical(card, serial_points, tmp_path):
     pytest.importorskip("distributed")
     out_pool, out_dask = tmp_path / "pool", tmp_path / "dask"
     card_2mm = load_card(CARD, [*FAST, "detector.resolution_mm=2.0"])
-    assert run_scan(card_2mm, [4.0, 10.0], out=out_pool, quiet=True) == 0
+    scan_card(card_2mm, [4.0, 10.0], out_dir=out_pool)
     assert dask_available()
-    assert run_scan(card_2mm, [4.0, 10.0], workers=2, out=out_dask, quiet=True) == 0
+    scan_card(card_2mm, [4.0, 10.0], workers=2, out_dir=out_dask)
     pool = (out_pool / "scan.csv").read_text()
     assert pool == (out_dask / "scan.csv").read_text()
     rows = list(csv.DictReader(pool.splitlines()))
@@ -232,7 +227,7 @@ def test_scan_backends_identical(card, serial_points, tmp_path):
     assert (out_pool / "reach.png").stat().st_size > 0
     # the output directory is not overwritten without --force
     with pytest.raises(CardError) as exc:
-        run_scan(card_2mm, [4.0], out=out_pool, quiet=True)
+        scan_card(card_2mm, [4.0], out_dir=out_pool)
     assert exc.value.key == "scan.out"
 
 
@@ -254,7 +249,7 @@ def test_reach_scales_exactly_with_mot(serial_points):
 
 def test_rescaling_matches_regeneration(card):
     """Reach from C/Λ_ref = 1 against an explicit regeneration at C/Λ = 3 (prompt regime)."""
-    from alpgen.scan import evaluate_point, make_tasks
+    from alpgen.scanning import evaluate_point, make_tasks
 
     variants = ({"selection": "ultimate"},)
     t1 = make_tasks(card, [6.0], variants=variants)[0][0]

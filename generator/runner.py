@@ -1,0 +1,310 @@
+"""A run: the engine's events into files, detector counts and ``summary.json``.
+
+:func:`run_card` is ``alpgen run`` without the console: it prepares the output directory,
+streams the engine's batches into the writers of ``[output] formats`` and into the card's
+``[detector]``, and commits every file atomically. It neither prints nor returns exit codes:
+messages go to the ``alpgen`` logger, progress to an optional callback, and errors are raised
+(:class:`~alpgen.errors.CardError`, :class:`~alpgen.errors.OutputError`,
+:class:`~alpgen.errors.Interrupted`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._version import __version__
+from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, model_summary
+from .errors import CardError
+from .interrupts import CommitGuard, critical
+from .io.metadata import RunMetadata, collect_versions
+from .reach import SignalCounter, SignalResult
+from .streams import STREAM_PILOT, rng_for
+
+if TYPE_CHECKING:
+    from .card import RunCard
+    from .engine import Integrated
+
+__all__ = [
+    "BYTES_PER_EVENT",
+    "WRITE_RATE",
+    "RunResult",
+    "estimate",
+    "run_card",
+    "simulate",
+]
+
+log = logging.getLogger("alpgen")
+
+#: Approximate bytes per event and writing rate (events/s, one core) of each output format,
+#: measured with scripts/bench_writers.py on ~10-particle events; used only for the estimate
+#: logged before a run starts.
+BYTES_PER_EVENT = {"lhe": 2500, "lhe.gz": 600, "hepmc3": 2500, "hepmc3.gz": 700, "root": 60}
+WRITE_RATE = {"lhe": 1.0e4, "lhe.gz": 6.7e3, "hepmc3": 1.8e4, "hepmc3.gz": 8.2e3, "root": 3e5}
+
+#: ``progress(done, total)``: called after every batch with the events generated so far.
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: the output directory, the files by format (absolute paths), the
+    summary (equal to ``summary.json``) and the detector result with its reach (``None``
+    without ``[detector]``)."""
+
+    out_dir: Path
+    files: dict[str, Path]
+    summary: dict[str, Any]
+    detector: SignalResult | None
+
+
+def prepare_output_dir(card: RunCard, force: bool, out_dir: str | Path | None = None) -> Path:
+    """Create (or, with ``force``, reuse) the output directory; an existing non-empty one
+    without ``force`` is a :class:`CardError` on ``output.dir``."""
+    out = Path(card.output.dir if out_dir is None else out_dir)
+    if out.exists() and not out.is_dir():
+        raise CardError("output.dir", f"{str(out)!r} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise CardError(
+            "output.dir",
+            f"{str(out)!r} already exists and is not empty; use --force to overwrite it or "
+            "choose another directory",
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CardError("output.dir", f"cannot create {str(out)!r}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise CardError("output.dir", f"{str(out)!r} is not writable")
+    return out
+
+
+def estimate(card: RunCard, seconds_per_event: float) -> dict[str, float]:
+    """Estimated wall time (s) and disk use (bytes) of a run.
+
+    ``seconds_per_event`` is the measured generation + decay cost from a pilot batch; the
+    writers' costs are the measured rates of :data:`WRITE_RATE`."""
+    n = card.run.events
+    disk = sum(BYTES_PER_EVENT.get(f, 0) for f in card.output.formats) * n
+    write = sum(1.0 / WRITE_RATE[f] for f in card.output.formats if f in WRITE_RATE)
+    return {"time_s": n * (seconds_per_event + write), "disk_bytes": float(disk)}
+
+
+def run_card(
+    card: RunCard,
+    *,
+    out_dir: str | Path | None = None,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+) -> RunResult:
+    """Integrate, generate, decay, write and count the card (``alpgen run`` without console).
+
+    ``out_dir`` overrides ``[output] dir``; ``force`` reuses a non-empty directory. Raises
+    :class:`CardError` before any work on bad input, :class:`~alpgen.errors.OutputError` if a
+    file cannot be written and :class:`~alpgen.errors.Interrupted` on a signal (when the
+    command line installed the handlers); no final-named partial file is left in any case.
+    """
+    out = prepare_output_dir(card, force, out_dir)
+    timer = StageTimer()
+    engine = Engine(card, timer=timer)
+    xs = engine.cross_section
+    log.info(
+        "σ = %.6g ± %.2g pb (coherent %.4g, incoherent %.4g) in %.1f s",
+        xs.sigma_pb,
+        xs.sigma_err_pb,
+        xs.sigma_coherent_pb,
+        xs.sigma_incoherent_pb,
+        timer.times["integration"],
+    )
+    sampler = engine._require_sampler()
+    if engine.alp_stable:
+        log.warning(
+            "no ALP decay channel is open at m_a = %g GeV: the ALP is stable (a final-state "
+            "particle, invisible to the detectors)",
+            card.model.m_a,
+        )
+    n_total = card.run.events
+    est = estimate(card, _pilot_seconds_per_event(engine))
+    log.info(
+        "%s events: estimated %s and %s MB on disk",
+        f"{n_total:,}",
+        _duration(est["time_s"]),
+        f"{est['disk_bytes'] / 1e6:,.0f}",
+    )
+    meta = _metadata(card, engine.integrated)
+    counter = SignalCounter.from_card(card, engine.model, n_generated=n_total)
+    with ExitStack() as stack:
+        guard = stack.enter_context(CommitGuard())  # exits last, after the writers commit
+        writers = _open_writers(card, out, meta, stack)
+        done = 0
+        for batch in engine.batches():
+            if counter is not None:
+                t0 = time.perf_counter()
+                counter.add(batch)
+                timer.add("detector", time.perf_counter() - t0)
+            for name, w in writers.items():
+                t0 = time.perf_counter()
+                if name == "root":
+                    if counter is not None:
+                        w.fill(batch, extra=counter.flags(batch))
+                        w.fill(batch, tag="selected", mask=counter.selected(batch))
+                    else:
+                        w.fill(batch)
+                else:
+                    w.write(batch)
+                timer.add(f"write_{name}", time.perf_counter() - t0)
+            done += len(batch)
+            if progress is not None:
+                progress(done, n_total)
+        files = {name: Path(w.path).resolve() for name, w in writers.items()}
+        guard.arm()  # leaving the stack commits every file: signals wait until it is done
+
+    summary: dict[str, Any] = {
+        **xs.to_dict(),
+        "events": n_total,
+        "unweighting_efficiency": sampler.efficiency,
+        "overweight_fraction": sampler.overweight_fraction,
+        "alp_stable": engine.alp_stable,
+        "seed": card.run.seed,
+        "versions": collect_versions(),
+        "card": card.to_dict(),
+        "card_text": card.text,
+        "overrides": list(card.overrides),
+        "beam": beam_info(engine.integrated.params),
+        "model": model_summary(card),
+        "files": {k: v.name for k, v in files.items()},
+        "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
+    }
+    signal_result = None
+    if counter is not None:
+        signal_result = counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
+        summary["detector"] = signal_result.to_dict()
+    with critical():
+        _write_json(out / "summary.json", summary)
+    log.info(
+        "wrote %s events to %s/ (unweighting efficiency %.1f%%, overweight fraction %.2e)",
+        f"{n_total:,}",
+        out,
+        100 * sampler.efficiency,
+        sampler.overweight_fraction,
+    )
+    return RunResult(out, files, json.loads(_dumps(summary)), signal_result)
+
+
+def simulate(
+    card: RunCard, *, n_events: int | None = None
+) -> tuple[Engine, SignalResult | None]:
+    """Integrate, generate, decay and count signal without writing files: the engine and the
+    detector result with its reach (``None`` without ``[detector]`` or when σ vanishes)."""
+    engine = Engine(card)
+    n = card.run.events if n_events is None else n_events
+    counter = SignalCounter.from_card(card, engine.model, n_generated=n)
+    if counter is None or engine.sampler is None:
+        return engine, None
+    for batch in engine.batches(n):
+        counter.add(batch)
+    xs = engine.cross_section
+    return engine, counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
+
+
+def _pilot_seconds_per_event(engine: Engine, n: int = 2000) -> float:
+    """Generation + decay time per event from a pilot batch on its own random stream (its
+    events are discarded, so the run's events do not depend on it; nor do its timings count)."""
+    from .decays.chain import decay_batch
+
+    card = engine.card
+    sampler = engine._require_sampler()
+    rng = rng_for(card.run.seed, STREAM_PILOT)
+
+    def pilot(size: int) -> float:
+        t0 = time.perf_counter()
+        hard = sampler.sample(size, rng)
+        batch = hard_batch(hard, card, rng, helicity_fn=engine.helicity_fn)
+        decay_batch(batch, engine.model, engine.decay_config, rng)
+        return time.perf_counter() - t0
+
+    pilot(100)  # JIT warm-up (compiles or loads the cache) is not part of the rate
+    n = min(n, card.run.events)
+    return pilot(n) / n
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _dumps(obj: Any) -> str:
+    """Strict JSON (no NaN/Infinity: undefined numbers are already ``None``)."""
+    return json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    from .io.atomic import atomic_output
+
+    with atomic_output(path, binary=False) as fh:
+        fh.write(_dumps(obj) + "\n")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def _metadata(card: RunCard, integrated: Integrated) -> RunMetadata:
+    target = card.target_material
+    beam_pid, _ = lepton_pids(card)
+    return RunMetadata(
+        card_text=card.text + "".join(f"\n# --set {o}" for o in card.overrides),
+        card=card.to_dict(),
+        seed=card.run.seed,
+        versions=collect_versions(),
+        sigma_pb=integrated.xsec.sigma_pb,
+        sigma_err_pb=integrated.xsec.sigma_err_pb,
+        n_events=card.run.events,
+        beam_pid=-card.beam.charge * beam_pid,
+        beam_energy=integrated.params.E_beam,
+        target_pid=target.pdgid,
+        target_mass=target.nucleus_mass,
+        generator_version=__version__,
+        extra=beam_info(integrated.params),
+    )
+
+
+def _open_writers(
+    card: RunCard, out: Path, meta: RunMetadata, stack: ExitStack
+) -> dict[str, Any]:
+    writers: dict[str, Any] = {}
+    for fmt in card.output.formats:
+        gz = fmt.endswith(".gz")
+        if fmt.startswith("lhe"):
+            from .io.lhe import LHEWriter
+
+            writers["lhe"] = stack.enter_context(LHEWriter(out / f"events.{fmt}", meta, gzip=gz))
+        elif fmt.startswith("hepmc3"):
+            from .io.hepmc import HepMC3Writer
+
+            writers["hepmc3"] = stack.enter_context(
+                HepMC3Writer(out / f"events.{fmt}", meta, gzip=gz)
+            )
+        elif fmt == "root":
+            from .io.histograms import HistogramWriter
+
+            writers["root"] = stack.enter_context(HistogramWriter(out / "histograms.root", meta))
+    return writers

@@ -1,0 +1,49 @@
+"""The random-stream hierarchy: every random number of a run derives from the card's seed.
+
+    seed ─┬─ (STREAM_VEGAS)            vegas adaptation and estimation
+          ├─ (STREAM_PRESCAN)          the unweighting pre-scan (maximum weight)
+          ├─ (STREAM_EVENTS, i)        batch i of the event loop: hard process, helicities,
+          │                            interaction point, decays (in that order)
+          ├─ (STREAM_SCAN, j)          the run seed of mass point j of a scan
+          └─ (STREAM_PILOT)            the pilot batch timed for the run estimate (discarded)
+
+Each stream is ``SeedSequence(seed, spawn_key=(stream, index))``: a fixed function of the seed
+and its position, never of the order in which batches, points or workers finish, or of the
+number of numba threads. This module is the one place that knows the numbering.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "STREAM_EVENTS",
+    "STREAM_PILOT",
+    "STREAM_PRESCAN",
+    "STREAM_SCAN",
+    "STREAM_VEGAS",
+    "int_seed",
+    "rng_for",
+    "seed_for",
+]
+
+STREAM_VEGAS = 0
+STREAM_PRESCAN = 1
+STREAM_EVENTS = 2
+STREAM_SCAN = 3
+STREAM_PILOT = 4
+
+
+def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:
+    """The seed sequence of stream ``stream``, element ``index`` (see the module docstring)."""
+    return np.random.SeedSequence(seed, spawn_key=(stream, index))
+
+
+def rng_for(seed: int, stream: int, index: int = 0) -> np.random.Generator:
+    """A PCG64 generator on :func:`seed_for`."""
+    return np.random.Generator(np.random.PCG64(seed_for(seed, stream, index)))
+
+
+def int_seed(seed: int, stream: int, index: int = 0) -> int:
+    """A 32-bit integer seed for libraries that take one (vegas, the per-point scan seed)."""
+    return int(seed_for(seed, stream, index).generate_state(1)[0])
