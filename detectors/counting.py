@@ -36,7 +36,6 @@ import numpy as np
 from ..constants import PB_TO_CM2
 from ..events import EventBatch
 from ..targets import Target, get_target
-
 from . import fastsim
 from .config import DetectorConfig
 from .experiments import Selection, build_selection, selection_needs_tau_decays
@@ -355,9 +354,7 @@ def count_signal(
     )
 
 
-def format_table(
-    result: DetectorResult, *, reach: tuple[float, float] | None = None
-) -> str:
+def format_table(result: DetectorResult, *, reach: tuple[float, float] | None = None) -> str:
     """Plain-text summary: setup, cutflow and reach (for printing at the end of a run).
 
     ``reach``: the coupling-consistent reach and its MC error (TeV⁻¹) when the caller has them

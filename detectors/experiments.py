@@ -1,8 +1,8 @@
 """Experiment selections as ordered lists of named, vectorised cuts (physics.md §6.1–§6.3).
 
-A :class:`Selection` is built from a :class:`~alpgen.detectors.config.DetectorConfig` and the target
-thickness. Each :class:`Cut` maps the batch's :class:`~alpgen.detectors.fastsim.EventObservables` to a
-boolean mask [N]; cuts are applied in order (an event passes cut i if it passes cuts 0..i).
+A :class:`Selection` is built from a :class:`~alpgen.detectors.config.DetectorConfig` and the
+target thickness. Each :class:`Cut` maps the batch's
+:class:`~alpgen.detectors.fastsim.EventObservables` to a boolean mask [N]; cuts are applied in order (an event passes cut i if it passes cuts 0..i).
 
 Selections (``config.selection`` per ``config.name``):
 
@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..events import SLOT_ALP, EventBatch
-
 from . import fastsim
 from .config import DetectorConfig
 from .fastsim import EventObservables

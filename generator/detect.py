@@ -36,7 +36,6 @@ def detect_file(
     """Run detector ``detector`` on the HepMC3 file ``path``; returns the exit status."""
     from .detectors.config import DetectorConfig, DetectorConfigError
     from .detectors.counting import count_signal, format_table
-
     from .io.hepmc import read_hepmc3
     from .targets import get_target
 

@@ -398,8 +398,9 @@ def model_summary(card: RunCard) -> dict[str, Any]:
         "g2_band_C_over_Lambda_invTeV": list(band) if band is not None else None,
     }
     # valid JSON: an undefined number (cτ of a stable ALP) is null, never Infinity
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
-            for k, v in summary.items()}
+    return {
+        k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in summary.items()
+    }
 
 
 def beam_info(params: ProcessParams) -> dict[str, Any]:

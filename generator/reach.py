@@ -51,7 +51,6 @@ from numpy.typing import ArrayLike
 
 from .constants import PID_CHI
 from .detectors import fastsim
-from .detectors import fastsim
 from .detectors.config import DetectorConfig
 from .detectors.counting import Counter, DetectorResult
 from .events import SLOT_ALP, EventBatch

@@ -200,9 +200,7 @@ def run_card(
     return RunResult(out, files, json.loads(_dumps(summary)), signal_result)
 
 
-def simulate(
-    card: RunCard, *, n_events: int | None = None
-) -> tuple[Engine, SignalResult | None]:
+def simulate(card: RunCard, *, n_events: int | None = None) -> tuple[Engine, SignalResult | None]:
     """Integrate, generate, decay and count signal without writing files: the engine and the
     detector result with its reach (``None`` without ``[detector]`` or when σ vanishes)."""
     engine = Engine(card)
@@ -287,9 +285,7 @@ def _metadata(card: RunCard, integrated: Integrated) -> RunMetadata:
     )
 
 
-def _open_writers(
-    card: RunCard, out: Path, meta: RunMetadata, stack: ExitStack
-) -> dict[str, Any]:
+def _open_writers(card: RunCard, out: Path, meta: RunMetadata, stack: ExitStack) -> dict[str, Any]:
     writers: dict[str, Any] = {}
     for fmt in card.output.formats:
         gz = fmt.endswith(".gz")

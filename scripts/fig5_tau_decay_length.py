@@ -23,8 +23,8 @@ import numpy as np
 
 from alpgen.card import load_card
 from alpgen.constants import PID_TAU
-from alpgen.events import SLOT_ALP, SLOT_LEPTON
 from alpgen.engine import Engine
+from alpgen.events import SLOT_ALP, SLOT_LEPTON
 
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"

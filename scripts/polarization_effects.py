@@ -43,8 +43,8 @@ import numpy as np
 from alpgen.card import RunCard, load_card
 from alpgen.constants import M_PI, M_TAU, PID_ALP, PID_TAU
 from alpgen.decays.chain import DecayConfig, decay_batch
-from alpgen.events import SLOT_ALP, SLOT_LEPTON, EventBatch
 from alpgen.engine import Engine
+from alpgen.events import SLOT_ALP, SLOT_LEPTON, EventBatch
 
 ROOT = Path(__file__).resolve().parents[1]
 THETAS = {"pi/4": math.pi / 4, "pi/2": math.pi / 2}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from alpgen.card import load_card
 from alpgen.detectors import fastsim
 from alpgen.detectors.config import DetectorConfig
 from alpgen.detectors.experiments import build_selection
-from alpgen.card import load_card
-from alpgen.events import SLOT_ALP
 from alpgen.engine import Engine
+from alpgen.events import SLOT_ALP
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 

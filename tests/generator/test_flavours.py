@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from alpgen.card import load_card
-from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON
 from alpgen.engine import Engine
+from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
 PID = {"e": 11, "mu": 13, "tau": 15}

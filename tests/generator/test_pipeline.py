@@ -26,6 +26,7 @@ from scipy import stats
 
 from alpgen.card import load_card
 from alpgen.constants import CTAU_TAU_MM, M_TAU, PID_ALP, PID_CHI, PID_TAU, charge, mass
+from alpgen.engine import Engine
 from alpgen.events import (
     N_HARD,
     SLOT_ALP,
@@ -38,7 +39,6 @@ from alpgen.events import (
     EventBatch,
 )
 from alpgen.io.hepmc import read_hepmc3
-from alpgen.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = ROOT / "cards"

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from alpgen.card import load_card
-from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON, SLOT_RECOIL, SLOT_TARGET
 from alpgen.engine import Engine
+from alpgen.events import SLOT_ALP, SLOT_BEAM, SLOT_LEPTON, SLOT_RECOIL, SLOT_TARGET
 from alpgen.production.helicity import tau_helicity_probability
 
 CARD = Path(__file__).resolve().parents[2] / "cards" / "thin_target_1p5TeV.toml"
