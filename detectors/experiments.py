@@ -2,7 +2,8 @@
 
 A :class:`Selection` is built from a :class:`~alpgen.detectors.config.DetectorConfig` and the
 target thickness. Each :class:`Cut` maps the batch's
-:class:`~alpgen.detectors.fastsim.EventObservables` to a boolean mask [N]; cuts are applied in order (an event passes cut i if it passes cuts 0..i).
+:class:`~alpgen.detectors.fastsim.EventObservables` to a boolean mask [N]; cuts are applied
+in order (an event passes cut i if it passes cuts 0..i).
 
 Selections (``config.selection`` per ``config.name``):
 
