@@ -63,12 +63,16 @@ _LAZY = {
     "ScanResult": "scanning",
 }
 
+_SUBPACKAGES = ("decays", "detectors", "io", "production")
+
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBPACKAGES:  # `import alpgen; alpgen.detectors...` without a separate import
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'alpgen' has no attribute {name!r}")
 
 
@@ -76,9 +80,11 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-def _as_card(card: RunCard | str | os.PathLike[str]) -> RunCard:
+def _as_card(card: RunCard | str | os.PathLike[str], *, check_decays: bool = True) -> RunCard:
     if isinstance(card, str | os.PathLike):
-        return load_card(card)
+        from .card import load_card as _load
+
+        return _load(card, check_decays=check_decays)
     return card
 
 
@@ -95,7 +101,7 @@ def cross_section(card: RunCard | str | os.PathLike[str]) -> CrossSection:
     with vegas seeded from ``run.seed``: the numbers of ``alpgen xsec --json``."""
     from .engine import compute_cross_section
 
-    return compute_cross_section(_as_card(card)).cross_section
+    return compute_cross_section(_as_card(card, check_decays=False)).cross_section
 
 
 def generate_batches(

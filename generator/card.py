@@ -357,6 +357,10 @@ def parse_set(item: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
+#: Keys that are alternatives to each other: a ``--set`` of one replaces the other.
+_ALTERNATIVES = {"model": (("g", "C_over_Lambda"),), "beam": (("energy", "spectrum"),)}
+
+
 def apply_overrides(doc: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """Apply ``--set`` overrides to a raw card document (a deep-enough copy is returned)."""
     doc = {k: dict(v) if isinstance(v, dict) else v for k, v in doc.items()}
@@ -365,9 +369,10 @@ def apply_overrides(doc: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         sec = doc.setdefault(section, {})
         if not isinstance(sec, dict):
             raise CardError(section, "is not a table")
-        # g and C/Λ are alternatives: setting one replaces the other
-        if section == "model" and key in ("g", "C_over_Lambda"):
-            sec.pop("C_over_Lambda" if key == "g" else "g", None)
+        # alternatives: setting one replaces the other
+        for pair in _ALTERNATIVES.get(section, ()):
+            if key in pair:
+                sec.pop(pair[1 - pair.index(key)], None)
         sec[key] = value
     return doc
 
@@ -431,8 +436,12 @@ def build_card(
     text: str = "",
     overrides: tuple[str, ...] = (),
     check_files: bool = True,
+    check_decays: bool = True,
 ) -> RunCard:
-    """Validate a raw card document (after overrides) and build the :class:`RunCard`."""
+    """Validate a raw card document (after overrides) and build the :class:`RunCard`.
+
+    ``check_decays=False`` skips the open-decay-channel checks (for the production cross
+    section alone, which does not depend on decays)."""
     allowed_sections = (*SCHEMA, "detector")
     unknown = sorted(set(doc) - set(allowed_sections))
     if unknown:
@@ -514,12 +523,14 @@ def build_card(
         text=text,
         overrides=overrides,
     )
-    _check_physics(card, check_files=check_files)
+    _check_physics(card, check_files=check_files, decays=check_decays)
     return card
 
 
-def _check_physics(card: RunCard, *, check_files: bool) -> None:
-    """Cross-key checks: thresholds, open decay channels, files."""
+def check_alp_decays(card: RunCard) -> None:
+    """The ALP decay channels the card asks for are open (``decays.alp = "visible"`` or
+    ``"invisible"``). The production cross section does not depend on them, so ``alpgen xsec``
+    skips this check; with ``"auto"`` and no open channel the ALP is stable."""
     m = card.model
     model = card.alp_model()
     thr = model.lepton_threshold
@@ -541,13 +552,13 @@ def _check_physics(card: RunCard, *, check_files: bool) -> None:
             )
         if m.g_chi <= 0:
             raise CardError("model.g_chi", "must be > 0 with decays.alp = 'invisible'")
-    if card.decays.alp == "auto" and model.width_total <= 0:
-        raise CardError(
-            "model.m_a",
-            f"{m.m_a:g} GeV: no ALP decay channel is open (a → {lep} needs m_a > {thr:.4f} GeV; "
-            "a → χχ̄ needs model.m_chi < m_a/2 and model.g_chi > 0)",
-        )
 
+
+def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> None:
+    """Cross-key checks: thresholds, open decay channels (``decays``), files."""
+    if decays:
+        check_alp_decays(card)
+    m = card.model
     target = card.target_material
     M = target.nucleus_mass
     if card.beam.energy is not None:
@@ -582,9 +593,13 @@ def _check_physics(card: RunCard, *, check_files: bool) -> None:
 
 
 def load_card(
-    path: str | Path, overrides: Iterable[str] = (), *, check_files: bool = True
+    path: str | Path,
+    overrides: Iterable[str] = (),
+    *,
+    check_files: bool = True,
+    check_decays: bool = True,
 ) -> RunCard:
-    """Read, override and validate a TOML run card."""
+    """Read, override and validate a TOML run card (``check_decays``: see :func:`build_card`)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -598,4 +613,11 @@ def load_card(
         raise CardError("card", f"{str(path)!r} is not valid TOML: {exc}") from None
     overrides = tuple(overrides)
     doc = apply_overrides(doc, overrides)
-    return build_card(doc, path=str(path), text=text, overrides=overrides, check_files=check_files)
+    return build_card(
+        doc,
+        path=str(path),
+        text=text,
+        overrides=overrides,
+        check_files=check_files,
+        check_decays=check_decays,
+    )

@@ -32,10 +32,10 @@ EXIT_FAILURE = 1
 log = logging.getLogger("alpgen")
 
 
-def _card(args: argparse.Namespace) -> RunCard:
+def _card(args: argparse.Namespace, *, check_decays: bool = True) -> RunCard:
     from .card import load_card
 
-    return load_card(args.card, args.set or ())
+    return load_card(args.card, args.set or (), check_decays=check_decays)
 
 
 def _add_card_args(p: argparse.ArgumentParser) -> None:
@@ -143,7 +143,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 def cmd_xsec(args: argparse.Namespace) -> int:
     from .engine import compute_cross_section
 
-    card = _card(args)
+    card = _card(args, check_decays=False)  # the production σ does not depend on decays
     out = compute_cross_section(card, precision=args.precision).cross_section.to_dict()
     if args.json:
         print(json.dumps(out, indent=2, allow_nan=False))

@@ -23,15 +23,31 @@ The hard process always fills the first five slots in this order (see ``SLOT_*``
 lepton, target nucleus, outgoing lepton, recoil nucleus, ALP. Decay products are appended
 after them, so ``[:n_particles]`` of an event is a contiguous, HEPEVT-compatible record.
 
-``info`` carries per-event scalars of the hard process (e.g. ``t`` in GeV², ``component``
-0 = coherent / 1 = incoherent); every array in it has length N.
+``info`` carries per-event scalars of the hard process; every array in it has length N:
+
+=============  ===============  ==========================================================
+key            dtype            meaning
+=============  ===============  ==========================================================
+t              f8               momentum transfer t ≡ −q² = −(P_f − P_i)² > 0 of the
+                                nucleus in GeV² (physics.md §5; Mandelstam t = −info["t"])
+component      int8             0 = coherent, 1 = incoherent form factor drew the event
+x              f8               E_out / E_beam of the produced lepton (lab)
+=============  ===============  ==========================================================
+
+Signs: ``spin`` is the helicity (spin along the particle's lab momentum) in units of ½, for
+particles and antiparticles alike; PDG ids are positive for negative leptons (μ⁻ = 13).
+:meth:`EventBatch.to_awkward` gives the events as an awkward Array of ``vector`` records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import awkward as ak
 
 #: Number of particle slots per event: 5 hard-process + 2 ALP daughters + up to 2×6 τ daughters
 #: (with room to spare for plug-in channels).
@@ -132,3 +148,42 @@ class EventBatch:
         ok = first >= 0
         out[ok] = self.vertex[rows[ok], first[ok]]
         return out
+
+    def to_awkward(self) -> ak.Array:
+        """The events as an awkward Array: one list of particles per event (its
+        ``n_particles`` used slots), each a ``vector`` ``Momentum4D`` record with fields
+        ``px, py, pz, E`` (GeV), ``pid``, ``status``, ``mother1``, ``mother2`` (0-based
+        indices within the event, −1 for none), ``vx, vy, vz, vt`` (production vertex, mm;
+        vt = ct) and ``helicity`` (±1, 0 unknown). Event-level ``weight`` and
+        ``beam_energy`` are not part of the particle lists.
+
+        Needs ``awkward`` and ``vector`` (core dependencies); registers vector's awkward
+        behaviour, so ``arr.mass``, ``arr.pt``, ``arr.deltaR(...)`` work.
+        """
+        import awkward as ak
+        import vector
+
+        vector.register_awkward()
+        n = self.n_particles.astype(np.int64)
+        used = np.arange(self.n_slots)[None, :] < n[:, None]  # [N, K], row-major = event order
+
+        def flat(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a[used])
+
+        fields = {
+            "px": flat(self.p[..., 0]),
+            "py": flat(self.p[..., 1]),
+            "pz": flat(self.p[..., 2]),
+            "E": flat(self.p[..., 3]),
+            "pid": flat(self.pid),
+            "status": flat(self.status),
+            "mother1": flat(self.mother[..., 0]),
+            "mother2": flat(self.mother[..., 1]),
+            "vx": flat(self.vertex[..., 0]),
+            "vy": flat(self.vertex[..., 1]),
+            "vz": flat(self.vertex[..., 2]),
+            "vt": flat(self.vertex[..., 3]),
+            "helicity": flat(self.spin),
+        }
+        particles = ak.zip(fields, with_name="Momentum4D")
+        return ak.unflatten(particles, n)

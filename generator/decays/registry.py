@@ -17,6 +17,9 @@ called with the **negated helicity**, and the daughter ids are conjugated. Examp
 → π⁻ν gives dN/dcosθ ∝ 1 + cosθ (hard π⁻ in the lab), τ⁺(h = +1) → π⁺ν̄ gives 1 − cosθ.
 
 Adding a channel: write a kernel and call :func:`register` once in the module that defines it.
+This module imports no channel: the package ``alpgen.decays`` imports the built-in plug-ins
+(:mod:`.alp`, :mod:`.tau`), which register themselves, so the registry is full as soon as any
+module of the package is imported.
 """
 
 from __future__ import annotations
@@ -132,7 +135,6 @@ def unregister(name: str) -> Channel:
 
 def get(name: str) -> Channel:
     """The registered channel called ``name``."""
-    _load_builtin()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -141,7 +143,6 @@ def get(name: str) -> Channel:
 
 def names() -> list[str]:
     """Names of all registered channels, in registration order."""
-    _load_builtin()
     return list(_REGISTRY)
 
 
@@ -167,7 +168,6 @@ def _conjugated(name: str) -> Channel:
 
 def channels_for(pid: int) -> list[Channel]:
     """Channels of the parent ``pid``; for an antiparticle, the conjugates of the particle's."""
-    _load_builtin()
     direct = [c for c in _REGISTRY.values() if c.parent == pid]
     if direct:
         return direct
@@ -175,8 +175,3 @@ def channels_for(pid: int) -> list[Channel]:
     if anti == pid:
         return []
     return [_conjugated(c.name) for c in _REGISTRY.values() if c.parent == anti]
-
-
-def _load_builtin() -> None:
-    # importing the modules registers the built-in channels (idempotent)
-    from . import alp, tau  # noqa: F401

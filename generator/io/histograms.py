@@ -9,8 +9,9 @@ Per-event quantities (all in the lab = target rest frame, beam along +z):
 ``x``              E_tau / beam_energy
 ``theta_tau``      polar angle of the produced τ (rad)
 ``theta_a``        polar angle of the ALP (rad)
-``t``              momentum transfer to the nucleus (GeV², negative); ``info["t"]`` when the
-                   batch has it, else (p_recoil − p_target)² computed without cancellation
+``t``              Mandelstam t = (P_f − P_i)² ≤ 0 of the nucleus (GeV²): −``info["t"]`` when the
+                   batch has it (the generator stores t ≡ −q² > 0, physics.md §5), else
+                   (p_recoil − p_target)² from the four-vectors
 ``tau_decay_length``  lab distance (mm) from the τ production to its decay vertex, NaN when the
                    τ does not decay in the record
 ``weight``         event weight
@@ -70,7 +71,7 @@ def event_quantities(batch: EventBatch) -> dict[str, np.ndarray]:
     tau = batch.p[:, SLOT_LEPTON]
     alp = batch.p[:, SLOT_ALP]
     if "t" in batch.info:
-        t = np.asarray(batch.info["t"], float)
+        t = -np.asarray(batch.info["t"], float)  # info["t"] = −q² > 0; Mandelstam t ≤ 0
     else:
         q = batch.p[:, SLOT_RECOIL] - batch.p[:, SLOT_TARGET]
         t = q[:, 3] ** 2 - np.sum(q[:, :3] ** 2, axis=1)

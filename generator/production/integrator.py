@@ -10,6 +10,7 @@ result is reproducible.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ import vegas
 
 from . import integrand as _ig
 from .process import ProcessParams
+
+log = logging.getLogger("alpgen")
 
 #: Points per adaptation iteration and number of adaptation iterations.
 N_ADAPT = 20_000
@@ -76,14 +79,13 @@ def integrate(
     seed: int,
     precision: float = 0.005,
     max_evals: int | None = None,
-    progress: bool = False,
 ) -> CrossSection:
     """σ(ℓ_in N → ℓ_out a N) in pb to relative MC precision ``precision`` (on the total).
 
     Below threshold, with t_min > t_max, or with all components off, σ = 0 exactly (no vegas
     run). ``max_evals`` caps the number of integrand evaluations of the estimation phase (the
     precision may then not be reached; the reported error says what was). Deterministic in
-    ``seed``.
+    ``seed``. Progress goes to the ``alpgen`` logger at DEBUG level.
     """
     t0 = time.perf_counter()
     if not params.is_open:
@@ -106,8 +108,7 @@ def integrate(
     integ = vegas.Integrator(dim * [[0.0, 1.0]], ran_array_generator=lambda size: rng.random(size))
     warm = integ(f, nitn=NITN_ADAPT, neval=N_ADAPT)
     n_eval += int(NITN_ADAPT * N_ADAPT)
-    if progress:
-        print(f"vegas adaptation: {warm[0]} pb  (Q = {warm.Q:.2f})")
+    log.debug("vegas adaptation: %s pb (Q = %.2f)", warm[0], warm.Q)
 
     # Estimation with a frozen map. Iterations are combined with weights ∝ their number of
     # evaluations (fixed in advance, not ∝ 1/variance), which keeps the average unbiased.
@@ -124,8 +125,7 @@ def integrate(
         var_sums += n_it**2 * np.array([max(v.var, 0.0) for v in r])
         mean = sums / used
         err = np.sqrt(var_sums) / used
-        if progress:
-            print(f"  {used} evals: {mean[0]:.6g} ± {err[0]:.3g} pb")
+        log.debug("%d evals: %.6g ± %.3g pb", used, mean[0], err[0])
         if mean[0] <= 0.0 or err[0] <= precision * mean[0] or used >= budget:
             break
         # evaluations still needed, from the error per evaluation seen so far

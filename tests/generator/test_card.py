@@ -82,7 +82,8 @@ BAD = [
     (["beam.energy=0"], ["beam.energy", "> 0"]),
     (["beam.energy=abc"], ["beam.energy", "wrong type", "number"]),
     (["beam.energy=3.0"], ["beam.energy", "threshold"]),
-    (["beam.spectrum=flux.csv"], ["beam.energy", "exactly one"]),
+    # --set beam.spectrum replaces beam.energy (as model.g replaces C/Λ): the file must exist
+    (["beam.spectrum=flux.csv"], ["beam.spectrum", "flux.csv"]),
     (["beam.polarization=2"], ["beam.polarization", "[-1, 1]"]),
     (["target.material=Xx"], ["target.material", "Xx", "Pb"]),
     (["target.thickness_cm=0"], ["target.thickness_cm"]),

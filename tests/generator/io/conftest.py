@@ -165,7 +165,7 @@ def make_batch(n: int = 50, seed: int = 1, weighted: bool = False) -> EventBatch
 
     b.beam_energy[:] = E_BEAM
     b.weight[:] = rng.uniform(0.5, 1.5, n) if weighted else 1.0
-    b.info["t"] = -abst
+    b.info["t"] = abst  # production convention: t ≡ −q² > 0 (physics.md §5)
     b.info["component"] = np.zeros(n, np.int32)
     w2 = system[:, 3] ** 2 - np.sum(system[:, :3] ** 2, axis=1)
     assert np.all(np.sqrt(w2) > M_TAU + M_ALP + 0.1)

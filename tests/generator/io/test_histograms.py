@@ -43,7 +43,8 @@ def test_quantities_independent(batch):
     # t from the generator's info vs t recomputed from the recoil momentum
     b = batch.select(slice(None))
     del b.info["t"]
-    np.testing.assert_allclose(event_quantities(b)["t"], batch.info["t"], rtol=1e-9)
+    np.testing.assert_allclose(event_quantities(b)["t"], -batch.info["t"], rtol=1e-9)
+    assert np.all(q["t"] < 0)  # Mandelstam t of the nucleus
     # τ flight length = cτ βγ with cτ = Δ(ct) m / E
     dv = batch.decay_vertex(2)
     expected = (dv[:, 3] - batch.vertex[:, 2, 3]) / tau[:, 3] * np.linalg.norm(tau[:, :3], axis=1)
