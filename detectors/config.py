@@ -188,7 +188,7 @@ def _validate(c: DetectorConfig) -> None:
     for key in _FLOAT_KEYS:
         v = getattr(c, key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
-            raise _bad(key, v, "must be a number", f"detector.{key}")
+            raise _bad(key, v, "must be a number")
     if c.name not in EXPERIMENTS:
         raise _bad("name", c.name, f"allowed: {', '.join(map(repr, EXPERIMENTS))}")
     if c.selection not in SELECTIONS[c.name]:

@@ -70,7 +70,10 @@ def poisson_upper_limit(background: float, cl: float = 0.95) -> float:
         raise ValueError(f"cl must be in (0, 1), got {cl!r}")
     n_obs = math.floor(background + 0.5)
     target = math.log(1.0 - cl)
-    f = lambda s: poisson_log_cdf(n_obs, s + background) - target  # decreasing in s
+
+    def f(s: float) -> float:  # decreasing in s
+        return poisson_log_cdf(n_obs, s + background) - target
+
     if f(0.0) <= 0.0:
         return 0.0
     lo, hi = 0.0, n_obs + 10.0 + 10.0 * math.sqrt(n_obs + 1.0)

@@ -148,7 +148,8 @@ class DaskBackend(Backend):
 
         from distributed import Client, LocalCluster
 
-        self._cluster = None
+        self._cluster: Any = None
+        self._client: Any = None
         if scheduler is not None:
             if n_workers is not None:
                 raise ValueError("give either the number of local workers or a scheduler address")

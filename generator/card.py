@@ -12,6 +12,7 @@ card itself.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .constants import LEPTONS
-from .errors import CardError
+from .errors import CardError as CardError  # re-exported: `from alpgen.card import CardError`
 from .model import ALPModel
 from .production.process import global_t_min, production_threshold
 from .targets import TARGETS, Target, get_target
@@ -59,7 +60,7 @@ def _one_of(*allowed: str) -> Callable[[Any], str | None]:
 
 
 def _subset_of(*allowed: str) -> Callable[[Any], str | None]:
-    def check(v: list) -> str | None:
+    def check(v: list[str]) -> str | None:
         if not v:
             return f"must be a non-empty list drawn from {', '.join(map(repr, allowed))}"
         bad = [x for x in v if x not in allowed]
@@ -289,7 +290,7 @@ class RunCard:
             eq5_is_total=m.eq5_is_total,
         )
         if C_over_Lambda is not None or m.g is None:
-            c = C_over_Lambda if C_over_Lambda is not None else m.C_over_Lambda
+            c = C_over_Lambda if C_over_Lambda is not None else self.C_over_Lambda
             return ALPModel.from_C_over_Lambda(m.m_a, c, m.theta, couplings=m.couplings, **kw)
         return ALPModel.from_g(m.m_a, m.g, m.theta, **kw)
 
@@ -304,7 +305,7 @@ class RunCard:
         m = self.model
         theta = m.theta
         if m.couplings == "exact":
-            c = (C_over_Lambda if C_over_Lambda is not None else m.C_over_Lambda) * 1e-3
+            c = (C_over_Lambda if C_over_Lambda is not None else self.C_over_Lambda) * 1e-3
             return c * (self.m_in - self.m_out) * math.sin(theta), c * (
                 self.m_in + self.m_out
             ) * math.cos(theta)
@@ -316,6 +317,7 @@ class RunCard:
         """C/Λ in TeV⁻¹ (from g via g = C m_out/Λ when the card gives g)."""
         if self.model.C_over_Lambda is not None:
             return self.model.C_over_Lambda
+        assert self.model.g is not None  # a valid card gives exactly one of the two
         return self.model.g / (max(self.m_in, self.m_out) * 1e-3)
 
     def spectrum_path(self) -> Path | None:
@@ -328,7 +330,7 @@ class RunCard:
 
     def to_dict(self) -> dict[str, Any]:
         """The card as parsed (all defaults filled in), JSON-serialisable."""
-        d = {
+        d: dict[str, Any] = {
             name: asdict(getattr(self, name))
             for name in ("run", "beam", "target", "model", "production", "decays", "output")
         }
@@ -396,7 +398,7 @@ def _check_value(section: str, key: str, spec: Key, value: Any) -> Any:
     if isinstance(value, bool) != (bool in spec.types) or not isinstance(value, spec.types):
         raise CardError(full, f"{value!r} has the wrong type; expected {_typename(spec.types)}")
     if spec.types == FLOAT:
-        value = float(value)
+        value = float(value)  # type: ignore[arg-type]  # an int or float, checked above
     if isinstance(value, list) and list in spec.types and spec.check is not _tau_channels:
         if not all(isinstance(x, str) for x in value):
             raise CardError(full, f"{value!r}: expected a list of strings")
@@ -566,7 +568,7 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
     else:
         energies = []
         path = card.spectrum_path()
-        if check_files:
+        if check_files and path is not None:
             from .spectrum import load_spectrum  # local: only needed for spectrum cards
 
             try:
@@ -593,7 +595,7 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
 
 
 def load_card(
-    path: str | Path,
+    path: str | os.PathLike[str],
     overrides: Iterable[str] = (),
     *,
     check_files: bool = True,

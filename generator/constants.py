@@ -55,6 +55,13 @@ def mass(pid: int) -> float:
 
 
 @cache
+def width(pid: int) -> float:
+    """Total width of a PDG particle in GeV (from ``particle``; 0 where none is listed)."""
+    w = Particle.from_pdgid(abs(pid)).width
+    return 0.0 if w is None else w * 1e-3
+
+
+@cache
 def ctau(pid: int) -> float:
     """Proper decay length cτ in mm (``inf`` for stable particles)."""
     c = Particle.from_pdgid(abs(pid)).ctau
@@ -64,7 +71,10 @@ def ctau(pid: int) -> float:
 @cache
 def charge(pid: int) -> float:
     """Electric charge in units of e."""
-    return float(Particle.from_pdgid(pid).charge)
+    q = Particle.from_pdgid(pid).charge
+    if q is None:
+        raise ValueError(f"particle has no charge: PDG id {pid}")
+    return float(q)
 
 
 M_E: float = mass(PID_E)

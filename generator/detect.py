@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from .card import CardError, parse_set
+from .card import parse_set
+from .errors import CardError
 
 
-def _detector_section(name: str, overrides: Iterable[str]) -> dict:
-    section: dict = {"name": name}
+def _detector_section(name: str, overrides: Iterable[str]) -> dict[str, Any]:
+    section: dict[str, Any] = {"name": name}
     for item in overrides:
         sec, key, value = parse_set(item)
         if sec != "detector":
@@ -83,11 +85,11 @@ def detect_file(
     return 0
 
 
-def _run_info(path: Path) -> dict:
+def _run_info(path: Path) -> dict[str, Any]:
     """σ (pb) and the parsed card from an alpgen-written HepMC3 file (empty if foreign)."""
     import pyhepmc
 
-    info: dict = {}
+    info: dict[str, Any] = {}
     with pyhepmc.open(path) as f:
         for event in f:
             if event.cross_section is not None:

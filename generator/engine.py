@@ -374,7 +374,9 @@ def model_summary(card: RunCard) -> dict[str, Any]:
     band = None
     if card.beam.flavour == "mu" and card.production.lepton_out == "tau":
         band = g2_band_C_over_Lambda(
-            card.model.m_a, card.model.theta, couplings=card.model.couplings
+            card.model.m_a,
+            card.model.theta,
+            couplings="exact" if card.model.couplings == "exact" else "paper",
         )
     one = model.width_one_charge_mode()
     one = one / 2 if model.eq5_is_total else one

@@ -116,11 +116,11 @@ class EventBatch:
         )
 
     def __len__(self) -> int:
-        return self.pid.shape[0]
+        return int(self.pid.shape[0])
 
     @property
     def n_slots(self) -> int:
-        return self.pid.shape[1]
+        return int(self.pid.shape[1])
 
     def select(self, mask: np.ndarray) -> EventBatch:
         """A new batch with the events where ``mask`` is true (or with the given indices)."""

@@ -119,11 +119,11 @@ def figure_main(
     *,
     name: str,
     description: str,
-    setups: Sequence[tuple[str, Mapping[str, Any]]],
+    setups: Sequence[tuple[str, Sequence[tuple[str, Mapping[str, Any]]]]],
     mass_range: tuple[float, float],
     defaults: Mapping[str, float],
-    make_figure: Callable,
-    constraint_rows: Callable,
+    make_figure: Callable[..., Any],
+    constraint_rows: Callable[..., list[dict[str, Any]]],
     out_dir: Path,
 ) -> int:
     """The command line shared by the paper-figure scripts (``scripts/fig6_*.py``, ...).

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from .constants import HBARC_GEV_MM
 
@@ -67,7 +68,7 @@ class ALPModel:
         m_in: float,
         m_out: float,
         couplings: str = "paper",
-        **kw: float | bool,
+        **kw: Any,
     ) -> ALPModel:
         """Build the model from C/Λ in TeV⁻¹ and the mixing angle θ (rad)."""
         c = C_over_Lambda * 1e-3  # GeV⁻¹
@@ -87,7 +88,7 @@ class ALPModel:
 
     @classmethod
     def from_g(
-        cls, m_a: float, g: float, theta: float, *, m_in: float, m_out: float, **kw: float | bool
+        cls, m_a: float, g: float, theta: float, *, m_in: float, m_out: float, **kw: Any
     ) -> ALPModel:
         """Build the model from the Yukawa coupling g of paper Eq. 3 (S = g sinθ, P = g cosθ).
 

@@ -256,10 +256,10 @@ def solve_sample(sample: ReweightSample, n_limit: float, *, decades: float = 4.0
 def prompt_scale_mm(config: DetectorConfig, card: RunCard) -> float:
     """Default ``prompt_mm`` of a detector: 1 % of the smallest length (mm) on which its
     selection depends on the ALP decay point (inf: it does not depend on it; module docs)."""
-    scales = []
-    if getattr(config, "alp_decay_max_mm", None) is not None:
+    scales: list[float] = []
+    if config.alp_decay_max_mm is not None:
         scales.append(config.alp_decay_max_mm)
-    if not getattr(config, "geometric_acceptance", False):
+    if not config.geometric_acceptance:
         return 0.01 * min(scales) if scales else math.inf
     scales.append(card.target.thickness_cm * 10.0)
     if config.face_cm is not None:

@@ -21,6 +21,7 @@ import io
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -504,7 +505,7 @@ def scan_card(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
-    out_dir: str | Path | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
     force: bool = False,
     m_chi_ratio: float | str | None = "card",
     prompt_mm: float | None = None,
@@ -551,15 +552,15 @@ def scan_card(
         )
     wall = time.perf_counter() - t0
     table = rows(results)
-    for r in table:
-        if r.get("effective_fraction", 1.0) < 0.3:  # NaN compares False: closed points pass
+    for row in table:
+        if row.get("effective_fraction", 1.0) < 0.3:  # NaN compares False: closed points pass
             log.warning(
                 "at m_a = %.4g GeV the reach needed events reweighted far from the reference "
                 "coupling (effective sample fraction %.2f); rerun that mass with "
                 "--set model.C_over_Lambda=%.3g",
-                r["m_a_GeV"],
-                r["effective_fraction"],
-                r["reach_C_over_Lambda_invTeV"],
+                row["m_a_GeV"],
+                row["effective_fraction"],
+                row["reach_C_over_Lambda_invTeV"],
             )
     meta = {
         "card": card.to_dict(),

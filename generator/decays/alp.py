@@ -37,6 +37,7 @@ momentum (O(1/γ) effects on lab observables) are dropped.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
@@ -45,6 +46,9 @@ from ..constants import LEPTONS, PID_ALP, PID_CHI, mass
 from .kinematics import set_direction, to_lab, two_body_momentum
 from .polarization import frame_polarization
 from .registry import Channel, register
+
+if TYPE_CHECKING:
+    from ..model import ALPModel
 
 
 @njit(cache=True)
@@ -168,6 +172,12 @@ def _chi_bind(model):
     return k
 
 
+def _chi_masses(model: ALPModel | None) -> tuple[float, float]:
+    if model is None:
+        raise ValueError("the a → χχ̄ kinematics need the ALP model (m_χ)")
+    return model.m_chi, model.m_chi
+
+
 CHI_CHANNEL = Channel(
     name="a->chi chibar",
     parent=PID_ALP,
@@ -176,7 +186,7 @@ CHI_CHANNEL = Channel(
     n_random=2,
     kernel=_chi_kernel,
     tags=frozenset({"invisible"}),
-    masses=lambda model: (model.m_chi, model.m_chi),
+    masses=_chi_masses,
     bind=_chi_bind,
 )
 

@@ -70,11 +70,11 @@ class Channel:
     daughters: tuple[int, ...]
     br: float | Callable[[ALPModel], float]
     n_random: int
-    kernel: Callable
+    kernel: Callable[..., np.ndarray]
     tags: frozenset[str] = field(default_factory=frozenset)
-    daughter_helicity: Callable | None = None
+    daughter_helicity: Callable[..., np.ndarray] | None = None
     masses: Callable[[ALPModel | None], tuple[float, ...]] | None = None
-    bind: Callable[[ALPModel], Callable] | None = None
+    bind: Callable[[ALPModel], Callable[..., np.ndarray]] | None = None
     conjugated: bool = False
 
     def branching(self, model: ALPModel | None = None) -> float:
@@ -91,7 +91,7 @@ class Channel:
             return np.asarray(self.masses(model), dtype=float)
         return np.array([mass(d) for d in self.daughters], dtype=float)
 
-    def kernel_for(self, model: ALPModel | None = None) -> Callable:
+    def kernel_for(self, model: ALPModel | None = None) -> Callable[..., np.ndarray]:
         """The kernel to call, bound to ``model`` where the kinematics depend on it."""
         if self.bind is None or model is None:
             return self.kernel  # model-free kernel (may raise if the kinematics need a model)
@@ -149,7 +149,7 @@ def names() -> list[str]:
 def _conjugate_channel(ch: Channel) -> Channel:
     kern = ch.kernel
 
-    def kernel_cc(p4, h, u):
+    def kernel_cc(p4: np.ndarray, h: np.ndarray, u: np.ndarray) -> np.ndarray:
         return kern(p4, -np.asarray(h, dtype=float), u)
 
     return replace(

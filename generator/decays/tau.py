@@ -48,9 +48,8 @@ import math
 
 import numpy as np
 from numba import njit
-from particle import Particle
 
-from ..constants import M_E, M_MU, M_PI, M_PI0, M_TAU, mass
+from ..constants import M_E, M_MU, M_PI, M_PI0, M_TAU, mass, width
 from .kinematics import (
     boost3,
     four,
@@ -67,12 +66,10 @@ from .kinematics import (
 from .registry import Channel, register
 
 M_K = mass(321)
-_RHO = Particle.from_pdgid(213)
-M_RHO = _RHO.mass * 1e-3
-G_RHO = _RHO.width * 1e-3
-_A1 = Particle.from_pdgid(20213)
-M_A1 = _A1.mass * 1e-3
-G_A1 = _A1.width * 1e-3
+M_RHO = mass(213)
+G_RHO = width(213)
+M_A1 = mass(20213)
+G_A1 = width(20213)
 
 #: Maximum number of rejection trials per decay (the efficiencies are ≳ 1 %; never reached).
 MAX_TRIES = 1_000_000

@@ -89,7 +89,7 @@ class AtomicFile:
         if self._text is not None:
             return self._text
         if self._gz is not None:
-            return self._gz
+            return self._gz  # type: ignore[return-value]  # GzipFile is a binary IO
         if self._raw is None:
             raise RuntimeError("AtomicFile.open() was not called")
         return self._raw
@@ -245,10 +245,10 @@ class AtomicWriter:
         """Discard the file being written."""
         self._atomic.abort()
 
-    def __enter__(self):
+    def __enter__(self) -> AtomicWriter:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: object, tb: object) -> None:
         if exc_type is None:
             self.close()
         else:

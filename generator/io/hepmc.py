@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyhepmc
@@ -137,7 +138,7 @@ class HepMC3Writer(AtomicWriter):
         self._drain()
 
 
-def _attr(ev: pyhepmc.GenEvent, name: str, pytype):
+def _attr(ev: pyhepmc.GenEvent, name: str, pytype: Any) -> Any:
     try:
         a = ev.attributes[name]
     except KeyError:
@@ -161,7 +162,7 @@ def read_hepmc3(path: str | os.PathLike[str], *, max_particles: int | None = Non
     named like the ``info`` keys written by :class:`HepMC3Writer` return in ``info``.
     ``max_particles`` defaults to the largest event (at least ``MAX_PARTICLES``).
     """
-    events = []
+    events: list[dict[str, Any]] = []
     info_keys: list[str] | None = None
     with pyhepmc.open(Path(path)) as f:
         for ev in f:
@@ -169,7 +170,7 @@ def read_hepmc3(path: str | os.PathLike[str], *, max_particles: int | None = Non
             parts = ev.particles
             index = {p.id: j for j, p in enumerate(parts)}
             n = len(parts)
-            rec = {
+            rec: dict[str, Any] = {
                 "pid": np.array([p.pid for p in parts], np.int32),
                 "status": np.array([p.status for p in parts], np.int32),
                 "p": np.array([list(p.momentum) for p in parts], float).reshape(n, 4),
@@ -203,25 +204,25 @@ def read_hepmc3(path: str | os.PathLike[str], *, max_particles: int | None = Non
             rec["beam_energy"] = rec["p"][beams[0] if beams else 0, 3] if n else 0.0
             if info_keys is None:
                 info_keys = sorted(
-                    k for k in ev.attributes if k not in ("helicity", "GenCrossSection")
+                    key for key in ev.attributes if key not in ("helicity", "GenCrossSection")
                 )
             rec["info"] = {}
-            for k in info_keys:
-                a = _attr(ev, k, str)
+            for key in info_keys:
+                a = _attr(ev, key, str)
                 if isinstance(a, str):
                     text = a
                     try:
-                        rec["info"][k] = int(text)
+                        rec["info"][key] = int(text)
                     except ValueError:
                         try:
-                            rec["info"][k] = float(text)
+                            rec["info"][key] = float(text)
                         except ValueError:
                             continue
                 elif isinstance(a, int | float):
-                    rec["info"][k] = a
+                    rec["info"][key] = a
             events.append(rec)
 
-    k = max([len(r["pid"]) for r in events], default=0)
+    k: int = max([len(r["pid"]) for r in events], default=0)
     k = max(k, MAX_PARTICLES) if max_particles is None else max_particles
     b = EventBatch.empty(len(events), k)
     for i, r in enumerate(events):

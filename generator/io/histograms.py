@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import os
 import uuid
+from typing import Any
 
 import hist
 import numpy as np
@@ -140,8 +141,8 @@ class HistogramWriter(AtomicWriter):
     ):
         self.metadata = metadata
         self.e_max = float(e_max if e_max is not None else metadata.beam_energy)
-        self._hists: dict[str, dict[str, hist.Hist]] = {}
-        self._tree = None
+        self._hists: dict[str, dict[str, hist.Hist[Any]]] = {}
+        self._tree: Any = None
         self._extra_names: tuple[str, ...] | None = None
         self.n_entries = 0
         tmp = self._reserve(path)
@@ -150,7 +151,7 @@ class HistogramWriter(AtomicWriter):
         with self._guard():
             self._file = uproot.recreate(tmp, uuid_function=lambda: file_uuid)
 
-    def _hist_set(self, tag: str) -> dict[str, hist.Hist]:
+    def _hist_set(self, tag: str) -> dict[str, hist.Hist[Any]]:
         if tag not in self._hists:
             if not tag or "/" in tag:
                 raise ValueError(f"histogram tag must be a non-empty name without '/', got {tag!r}")
@@ -211,7 +212,7 @@ class HistogramWriter(AtomicWriter):
         self.n_entries += int(sel.sum())
 
     @property
-    def histograms(self) -> dict[str, dict[str, hist.Hist]]:
+    def histograms(self) -> dict[str, dict[str, hist.Hist[Any]]]:
         """The histograms filled so far, ``{tag: {name: Hist}}``."""
         return self._hists
 

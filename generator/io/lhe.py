@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import numpy as np
 import pylhe
@@ -133,7 +134,9 @@ def _init(meta: RunMetadata) -> pylhe.LHEInit:
     )
 
 
-def _columns(batch: EventBatch) -> tuple[list[tuple], list[tuple]]:
+def _columns(
+    batch: EventBatch,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Per-event HEPEUP header tuples and per-particle tuples (used slots only, in order)."""
     used = np.arange(batch.n_slots)[None, :] < batch.n_particles[:, None]
     zeros = np.zeros(int(used.sum()), np.int64)

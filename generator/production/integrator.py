@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,12 +59,12 @@ def _zero(precision: float, t0: float, n_eval: int = 0) -> CrossSection:
     )
 
 
-def make_integrand(params: ProcessParams):
+def make_integrand(params: ProcessParams) -> Callable[[np.ndarray], np.ndarray]:
     """A vegas ``lbatchintegrand`` for ``params`` returning [n, 3] (total, coh, incoh) in pb."""
     par = _ig.pack(params)
     se, sf = _ig.pack_spectrum(params)
 
-    @vegas.lbatchintegrand
+    @vegas.lbatchintegrand  # type: ignore[untyped-decorator]  # vegas is untyped
     def f(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float64)
         out = np.empty((x.shape[0], 3))

@@ -11,8 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING, Any
 
 from ..spectrum import BeamSpectrum
+
+if TYPE_CHECKING:
+    from ..model import ALPModel
+    from ..targets import Target
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class ProcessParams:
 
     # -- convenience constructors ---------------------------------------------------------------
     @classmethod
-    def from_model(cls, model, target, E_beam: float, **kw) -> ProcessParams:
+    def from_model(cls, model: ALPModel, target: Target, E_beam: float, **kw: Any) -> ProcessParams:
         """Build from an ``ALPModel`` (alpgen.model) and a ``Target`` (alpgen.targets).
 
         ``g2_sum = S² + P²`` and ``gP2 = P²`` are taken from the model."""
