@@ -56,11 +56,11 @@ def test_with_coupling_scale():
 
 
 def test_validation():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="couplings"):
         model(10.0, couplings="other")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         ALPModel(0.0, M_MU, M_TAU, 1.0, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="non-negative"):
         ALPModel(1.0, M_MU, M_TAU, -1.0, 1.0)
 
 

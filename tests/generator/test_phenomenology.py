@@ -163,7 +163,7 @@ def test_general_masses():
         quad_reference(S2, P2, 2.0, m_in=M_TAU, m_out=M_MU), rel=1e-9
     )
     # ... and refused while it is open (D(x) has a zero in [0, 1])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="kinematically open"):
         delta_a_mu_from_couplings(S2, P2, 1.0, m_in=M_TAU, m_out=M_MU)
 
 
@@ -194,7 +194,7 @@ def test_f_vectorised():
     out = f_loop(r)
     assert out.shape == (4,)
     assert out == pytest.approx([f_loop(x) for x in r], rel=1e-15)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="r ≥ 0"):
         f_loop(-1.0)
 
 

@@ -182,7 +182,7 @@ def test_backends_equivalent_with_standin_task():
         got = dict(pool.map_unordered(checksum_task, tasks))
     assert got == ref
     assert len(set(ref.values())) == 6  # distinct streams per index
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="--workers must be"):
         make_backend(0)
 
 

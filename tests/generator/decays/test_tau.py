@@ -128,7 +128,7 @@ def _chi2_michel(x, c, P, x0, nx=12, nc=4):
     return float(np.sum((obs - exp) ** 2 / exp)), obs.size - 1
 
 
-@pytest.mark.parametrize("name,ml", [("tau->mu nu nu", M_MU), ("tau->e nu nu", M_E)])
+@pytest.mark.parametrize(("name", "ml"), [("tau->mu nu nu", M_MU), ("tau->e nu nu", M_E)])
 @pytest.mark.parametrize("P", [1.0, -1.0, 0.0, 0.4])
 def test_michel_spectrum_rest_frame(name, ml, P):
     d = _run(name, _at_rest(N), np.full(N, P), seed=int(17 + 10 * P))
@@ -199,7 +199,7 @@ def _system(d, nh):
 
 
 @pytest.mark.parametrize(
-    "name,nh",
+    ("name", "nh"),
     [("tau->pi pi0 nu", 2), ("tau->3pi nu", 3), ("tau->pi 2pi0 nu", 3), ("tau->3pi pi0 nu", 4)],
 )
 def test_hadronic_system_polarization(name, nh):

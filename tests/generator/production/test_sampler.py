@@ -117,5 +117,5 @@ def test_spectrum_beam_charge():
 
 def test_zero_cross_section_refused():
     p = params(E_beam=5.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="zero cross section"):
         UnweightedSampler(p, integrate(p, seed=1), seed=1)
