@@ -302,15 +302,7 @@ class RunCard:
         Eq. 2 (S = (C/Λ)(m_in − m_out) sinθ, P = (C/Λ)(m_in + m_out) cosθ), whose m_μ → 0 limit
         carries −sinθ (physics.md §1.2): the two predict opposite τ polarizations at equal θ.
         """
-        m = self.model
-        theta = m.theta
-        if m.couplings == "exact":
-            c = (C_over_Lambda if C_over_Lambda is not None else self.C_over_Lambda) * 1e-3
-            return c * (self.m_in - self.m_out) * math.sin(theta), c * (
-                self.m_in + self.m_out
-            ) * math.cos(theta)
-        g = self.alp_model(C_over_Lambda=C_over_Lambda).g
-        return g * math.sin(theta), g * math.cos(theta)
+        return self.alp_model(C_over_Lambda=C_over_Lambda).signed_couplings()
 
     @property
     def C_over_Lambda(self) -> float:

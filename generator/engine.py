@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .constants import LEPTONS, PID_ALP
+from .decays.polarization import draw_helicity
 from .errors import CardError
 from .events import (
     N_HARD,
@@ -222,14 +223,12 @@ def hard_batch(
     batch.beam_energy[:] = hard.p_in[:, 3]
     batch.n_particles[:] = N_HARD
     # helicities: the beam's longitudinal polarization, the τ from the matrix element
-    pol = card.beam.polarization
-    batch.spin[:, SLOT_BEAM] = np.where(rng.uniform(size=n) < 0.5 * (1 + pol), 1.0, -1.0)
+    batch.spin[:, SLOT_BEAM] = draw_helicity(card.beam.polarization, rng.uniform(size=n))
     u_hel = rng.uniform(size=n)
-    if helicity_fn is not None:
-        p_plus = helicity_fn(hard)
-        batch.spin[:, SLOT_LEPTON] = np.where(u_hel < p_plus, 1.0, -1.0)
+    if helicity_fn is not None:  # P(h = +1) → polarization 2 P(+1) − 1
+        batch.spin[:, SLOT_LEPTON] = draw_helicity(2.0 * helicity_fn(hard) - 1.0, u_hel)
     else:
-        batch.spin[:, SLOT_LEPTON] = np.where(u_hel < 0.5, 1.0, -1.0)
+        batch.spin[:, SLOT_LEPTON] = draw_helicity(0.0, u_hel)
     batch.info["t"] = hard.t
     batch.info["component"] = hard.component.astype(np.int8)
     batch.info["x"] = hard.p_out[:, 3] / hard.p_in[:, 3]

@@ -57,6 +57,12 @@ class ALPModel:
         if self.S2 < 0.0 or self.P2 < 0.0:
             raise ValueError("S2 and P2 are squared couplings and must be non-negative")
 
+    def signed_couplings(self) -> tuple[float, float]:
+        """Signed Yukawas (S, P) of ``−i a ℓ̄_in (S + Pγ5) ℓ_out``: |S| = √S², |P| = √P² and
+        sign(S·P) = ``sign_SP``, the one home of the sign convention (only the sign of S·P is
+        physical; flipping both S and P changes nothing)."""
+        return math.sqrt(self.S2), math.copysign(math.sqrt(self.P2), self.sign_SP)
+
     # -- constructors -----------------------------------------------------------------------
     @classmethod
     def from_C_over_Lambda(

@@ -44,7 +44,7 @@ from numba import njit
 
 from ..constants import LEPTONS, PID_ALP, PID_CHI, mass
 from .kinematics import set_direction, to_lab, two_body_momentum
-from .polarization import frame_polarization
+from .polarization import draw_helicity, frame_polarization
 from .registry import Channel, register
 
 if TYPE_CHECKING:
@@ -70,11 +70,8 @@ def _two_body_iso(p4, u, M, m1, m2):
 
 
 def sign_sp(model) -> float:
-    """Sign of S·P (see the module docstring): ``model.sign_SP`` if set, else sign(m_in − m_out)."""
-    s = getattr(model, "sign_SP", None)
-    if s is not None:
-        return 1.0 if s >= 0 else -1.0
-    return 1.0 if model.m_in >= model.m_out else -1.0
+    """Sign of S·P: ``model.sign_SP`` (:meth:`alpgen.model.ALPModel.signed_couplings`)."""
+    return 1.0 if model.sign_SP >= 0 else -1.0
 
 
 def helicity_asymmetry(model, m1: float | None = None, m2: float | None = None) -> float:
@@ -138,11 +135,11 @@ def lepton_channels(pid_in: int, pid_out: int) -> tuple[Channel, Channel]:
             """Lab helicities [N, 2]: λ drawn in the ALP frame from the amplitude, then each
             daughter's lab helicity from its lab longitudinal polarisation λ P_L."""
             a_h = sign * helicity_asymmetry(model, m_in, m_out)
-            lam = np.where(u[:, 0] < 0.5 * (1.0 + a_h), 1.0, -1.0)
+            lam = draw_helicity(a_h, u[:, 0])
             out = np.empty((len(lam), 2))
             for j, (m, mo) in enumerate(((m_in, m_out), (m_out, m_in))):
                 pl = lam * frame_polarization(parent_p4, model.m_a, daughters_p4[:, j], m, mo)
-                out[:, j] = np.where(u[:, 1 + j] < 0.5 * (1.0 + pl), 1.0, -1.0)
+                out[:, j] = draw_helicity(pl, u[:, 1 + j])
             return out
 
         sgn = ("-", "+") if sign > 0 else ("+", "-")

@@ -32,6 +32,7 @@ import numpy as np
 from ..constants import CTAU_TAU_MM, M_TAU, PID_ALP, PID_TAU
 from ..events import COLUMNS, SLOT_ALP, STATUS_DECAYED, STATUS_FINAL, EventBatch
 from ..model import ALPModel
+from .polarization import draw_helicity
 from .registry import Channel, channels_for
 
 _NEUTRINOS = {12, 14, 16}
@@ -206,7 +207,7 @@ def decay_batch(
             continue
         rows = all_rows[is_tau]
         unknown = rows[ev.spin[rows, slot] == 0]
-        ev.spin[unknown, slot] = np.where(rng.random(len(unknown)) < 0.5, 1.0, -1.0)
+        ev.spin[unknown, slot] = draw_helicity(0.0, rng.random(len(unknown)))
         if selection == ():
             continue
         for pid in (PID_TAU, -PID_TAU):

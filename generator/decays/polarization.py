@@ -30,8 +30,9 @@ def frame_polarization(
     return np.clip(np.nan_to_num(pl, nan=0.0), -1.0, 1.0)
 
 
-def draw_helicity(polarization: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Helicity ±1 with P(+1) = (1 + polarization)/2, from uniforms ``u``."""
+def draw_helicity(polarization: np.ndarray | float, u: np.ndarray) -> np.ndarray:
+    """Helicity ±1 with P(+1) = (1 + polarization)/2, from uniforms ``u``: the one helicity draw
+    of the generator (beam, produced lepton, ALP daughters, τ of unknown spin)."""
     return np.where(u < 0.5 * (1.0 + np.asarray(polarization)), 1.0, -1.0)
 
 
