@@ -133,6 +133,8 @@ def process_params(card: RunCard):
         ws_a0_fm=prod.ws_a0_fm,
         include_pv=prod.include_pv,
         spectrum=spectrum,
+        beam_charge=card.beam.charge,
+        polarization=card.beam.polarization,
     )
 
 
@@ -152,6 +154,11 @@ class XsecResult:
             "sigma_coherent_err_pb": x.sigma_coherent_err_pb,
             "sigma_incoherent_pb": x.sigma_incoherent_pb,
             "sigma_incoherent_err_pb": x.sigma_incoherent_err_pb,
+            "beam_polarization": x.polarization,
+            "sigma_helicity_minus_pb": x.sigma_helicity_minus_pb,
+            "sigma_helicity_minus_err_pb": x.sigma_helicity_minus_err_pb,
+            "sigma_helicity_plus_pb": x.sigma_helicity_plus_pb,
+            "sigma_helicity_plus_err_pb": x.sigma_helicity_plus_err_pb,
             "relative_precision": x.sigma_err_pb / x.sigma_pb if x.sigma_pb > 0 else 0.0,
             "time_s": x.time_s,
             "n_eval": x.n_eval,
@@ -217,14 +224,14 @@ def hard_batch(hard, card: RunCard, rng: np.random.Generator, *, helicity_fn=Non
     batch.vertex[:, :N_HARD, 3] = z[:, None]
     batch.beam_energy[:] = hard.p_in[:, 3]
     batch.n_particles[:] = N_HARD
-    # helicities: the beam's longitudinal polarization, the τ from the matrix element
-    pol = card.beam.polarization
-    batch.spin[:, SLOT_BEAM] = np.where(rng.uniform(size=n) < 0.5 * (1 + pol), 1.0, -1.0)
+    # helicities: beam and τ jointly from the helicity-resolved matrix element (issue 15)
+    u_beam = rng.uniform(size=n)
     u_hel = rng.uniform(size=n)
     if helicity_fn is not None:
-        p_plus = helicity_fn(hard)
-        batch.spin[:, SLOT_LEPTON] = np.where(u_hel < p_plus, 1.0, -1.0)
-    else:
+        batch.spin[:, SLOT_BEAM], batch.spin[:, SLOT_LEPTON] = helicity_fn(hard, u_beam, u_hel)
+    else:  # no matrix element: the beam's polarization alone, τ unpolarized
+        pol = card.beam.polarization
+        batch.spin[:, SLOT_BEAM] = np.where(u_beam < 0.5 * (1 + pol), 1.0, -1.0)
         batch.spin[:, SLOT_LEPTON] = np.where(u_hel < 0.5, 1.0, -1.0)
     batch.info["t"] = hard.t
     batch.info["component"] = hard.component.astype(np.int8)
@@ -239,36 +246,29 @@ def _lepton_pids(card: RunCard) -> tuple[int, int]:
 
 
 def tau_helicity_function(card: RunCard):
-    """P(τ helicity = +1) per event from the helicity-resolved matrix element, or ``None``
-    when the card asks for unpolarized τ's."""
-    if card.decays.tau_polarization != "matrix_element":
-        return None
-    from .production.helicity import tau_helicity_probability
+    """``fn(hard, u_beam, u_tau) → (beam helicity, τ helicity)`` per event, drawn jointly from the
+    helicity-resolved matrix element at each event's momenta
+    (:func:`alpgen.production.helicity.sample_joint_helicities`): the beam helicity from the
+    per-point rate of each helicity in the beam's polarization, the τ's conditional on it
+    (½ each when the card asks for unpolarized τ's)."""
+    from .production.helicity import joint_helicity_me2, sample_joint_helicities
 
     gS, gP = card.signed_couplings()
-    pol = card.beam.polarization
+    polarized_tau = card.decays.tau_polarization == "matrix_element"
 
-    def fn(hard) -> np.ndarray:
+    def fn(hard, u_beam, u_tau) -> tuple[np.ndarray, np.ndarray]:
         charge = np.where(hard.beam_charge != 0, hard.beam_charge, card.beam.charge)
-        prob = np.empty(len(charge))
+        pol = card.beam.polarization if hard.polarization is None else hard.polarization
+        pol = np.broadcast_to(np.asarray(pol, dtype=np.float64), charge.shape)
+        me2 = np.empty((len(charge), 2, 2))
         for q in (-1, 1):  # the kernel maps a positive beam to the negative one by CP
             sel = charge == q
             if sel.any():
-                prob[sel] = tau_helicity_probability(
-                    hard.p_in[sel],
-                    hard.P_i[sel],
-                    hard.p_out[sel],
-                    hard.P_f[sel],
-                    hard.k[sel],
-                    card.m_in,
-                    card.m_out,
-                    gS,
-                    gP,
-                    pol,
-                    m_a=card.model.m_a,
-                    charge=int(q),
-                )
-        return prob
+                me2[sel] = joint_helicity_me2(
+                    hard.p_in[sel], hard.P_i[sel], hard.p_out[sel], hard.P_f[sel], hard.k[sel],
+                    card.m_in, card.m_out, gS, gP, m_a=card.model.m_a, charge=int(q),
+                )  # fmt: skip
+        return sample_joint_helicities(me2, pol, u_beam, u_tau, out_polarized=polarized_tau)
 
     return fn
 
