@@ -231,3 +231,48 @@ def test_lhe_beam_and_tau_helicities(alpgen_run, tmp_path, couplings):
     assert abs(tau[sel].mean() - a) < 4 * math.sqrt((1 - a * a) / sel.sum()) + 0.01
     # the τ polarization given the beam helicity is substantial (|⟨λ'⟩| ≫ statistical error)
     assert abs(a) > 0.2
+
+
+# --------------------------------------------------------------------------------------------
+# other beams and leptons, experiments
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("particle", "lepton_out", "couplings", "dominant", "bound"),
+    [
+        # μ⁺: CP, the helicity +1 μ⁺ is the coupled one in the paper convention
+        ("mu+", "tau", "paper", "plus", 1e-3),
+        ("mu+", "tau", "exact", "minus", 5e-3),
+        # e⁻ → τ: the chirality flip costs m_e², and |a_L/a_R|² = (m_e/m_τ)² with exact couplings
+        ("e-", "tau", "paper", "minus", 1e-6),
+        ("e-", "tau", "exact", "plus", 1e-6),
+        # μ⁻ → e (paper: V ∝ 1 − γ5): the flip on the beam line costs ~ x m_μ²/s, s ≥ (m_a + m_e)²
+        ("mu-", "e", "paper", "minus", 1e-2),
+    ],
+)
+def test_other_beams_and_leptons(capsys, particle, lepton_out, couplings, dominant, bound):
+    d = xsec_json(
+        capsys,
+        f"beam.particle={particle}",
+        f"production.lepton_out={lepton_out}",
+        f"model.couplings={couplings}",
+        "decays.alp=auto",
+        "model.m_a=3.0",
+    )
+    big = d[f"sigma_helicity_{dominant}_pb"]
+    small = d["sigma_helicity_minus_pb" if dominant == "plus" else "sigma_helicity_plus_pb"]
+    assert 0 < small < bound * big, (small, big)
+    assert big == pytest.approx(2 * d["sigma_pb"], rel=0.01)
+
+
+def test_detectors_record_a_beam_polarization():
+    from alpgen.detectors.config import EXPERIMENTS, DetectorConfig, DetectorConfigError
+
+    for name in EXPERIMENTS:
+        p = DetectorConfig.default(name).beam_polarization
+        assert p is not None and -1.0 <= p <= 1.0
+    assert DetectorConfig.default("na64mu").beam_polarization > 0.5  # μ⁻ of the M2 line
+    with pytest.raises(DetectorConfigError, match="beam_polarization"):
+        DetectorConfig.default("na64mu", beam_polarization=1.5)
+    # the cards keep the default beam.polarization = 0
+    for card in ("thin_target_1p5TeV.toml", "na64mu_160GeV.toml", "fasernu2.toml"):
+        assert load_card(ROOT / "cards" / card).beam.polarization == 0.0
