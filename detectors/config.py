@@ -70,6 +70,10 @@ class DetectorConfig:
     target_thickness_cm: float | None = None
     beam_energy_GeV: float | None = None
     beam_spectrum: str | None = None
+    #: the experiment's realistic longitudinal beam polarization (mean lab helicity of the beam
+    #: lepton, −1 … 1), for information only: the run card's ``beam.polarization`` is what the
+    #: generator uses (scripts/polarization_reach.py marks this value)
+    beam_polarization: float | None = None
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -138,6 +142,7 @@ _FLOAT_KEYS = {
     "background",
     "target_thickness_cm",
     "beam_energy_GeV",
+    "beam_polarization",
 }
 _BOOL_KEYS = {"geometric_acceptance", "charge_flip_in_ultimate"}
 _STR_KEYS = {"name", "selection", "label", "target_material", "beam_spectrum"}
@@ -205,6 +210,8 @@ def _validate(c: DetectorConfig) -> None:
         v = getattr(c, key)
         if v is not None and not v > 0.0:
             raise _bad(key, v, "must be > 0 (inf for no cut) or left out")
+    if c.beam_polarization is not None and not -1.0 <= c.beam_polarization <= 1.0:
+        raise _bad("beam_polarization", c.beam_polarization, "must lie in [-1, 1]")
     if not (math.isfinite(c.background) and c.background >= 0.0):
         raise _bad("background", c.background, "must be a finite expected event count ≥ 0")
     if c.geometric_acceptance and c.face_cm is None and c.max_angle_rad is None:

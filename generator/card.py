@@ -126,7 +126,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "particle": Key((str,), "mu-", _one_of("mu-", "mu+", "e-", "e+")),
         "energy": Key(FLOAT, None, _positive, doc="GeV"),
         "spectrum": Key((str,), None, doc="CSV spectrum (E_GeV, dN_dE_mu_minus, dN_dE_mu_plus)"),
-        "polarization": Key(FLOAT, 0.0, _range(-1.0, 1.0), doc="longitudinal, −1 … 1"),
+        "polarization": Key(
+            FLOAT, 0.0, _range(-1.0, 1.0), doc="longitudinal: mean lab helicity of the beam, −1 … 1"
+        ),
     },
     "target": {
         "material": Key((str,), None, _one_of(*TARGETS), required=True),
@@ -568,6 +570,14 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
             except (OSError, ValueError) as exc:
                 raise CardError("beam.spectrum", str(exc)) from None
             energies = [("beam.spectrum", spec.e_max)]
+            beam_raw = card.raw.get("beam", {})
+            if spec.has_polarization and "polarization" in beam_raw:
+                raise CardError(
+                    "beam.polarization",
+                    f"{beam_raw['polarization']!r} is not allowed: the spectrum file {str(path)!r} "
+                    "has polarization column(s) (polarization_mu_minus/polarization_mu_plus); "
+                    "give the polarization in one place only",
+                )
     for key, energy in energies:
         e_thr = production_threshold(card.m_in, card.m_out, m.m_a, M)
         if energy <= e_thr:

@@ -157,6 +157,10 @@ def cmd_xsec(args: argparse.Namespace) -> int:
     print(f"  total       = {sigma * f:.6g} ± {err * f:.2g} {unit}")
     print(f"  coherent    = {out['sigma_coherent_pb'] * f:.6g} {unit}")
     print(f"  incoherent  = {out['sigma_incoherent_pb'] * f:.6g} {unit}")
+    print(f"  beam polarization P = {out['beam_polarization']:+g}; fully polarized beam:")
+    for h, name in ((-1, "minus"), (1, "plus")):
+        v, e = out[f"sigma_helicity_{name}_pb"], out[f"sigma_helicity_{name}_err_pb"]
+        print(f"  helicity {h:+d} = {v * f:.6g} ± {e * f:.2g} {unit}")
     print(f"  precision   = {out['relative_precision']:.2%}   time = {out['time_s']:.2f} s")
     return 0
 

@@ -102,6 +102,8 @@ def process_params(card: RunCard) -> ProcessParams:
         ws_a0_fm=prod.ws_a0_fm,
         include_pv=prod.include_pv,
         spectrum=spectrum,
+        beam_charge=card.beam.charge,
+        polarization=card.beam.polarization,
     )
 
 
@@ -109,9 +111,11 @@ def process_params(card: RunCard) -> ProcessParams:
 class CrossSection:
     """Production cross section of a card in pb (flux-averaged for a spectrum beam).
 
-    The fields are the keys of ``alpgen xsec --json`` and of summary.json: σ and its MC error,
-    the coherent and incoherent parts with theirs, the relative precision reached, the
-    integration time (s) and the number of integrand evaluations.
+    The fields are the keys of ``alpgen xsec --json`` and of summary.json: σ(P) at the beam
+    polarization P and its MC error, the coherent and incoherent parts with theirs, P itself,
+    the σ of a fully polarized beam of helicity −1 and +1 (the helicity of the beam lepton in
+    the lab, whatever its charge; σ(P) = Σ_h (1 + hP)/2 σ_h) with their errors, the relative
+    precision reached, the integration time (s) and the number of integrand evaluations.
     """
 
     sigma_pb: float
@@ -120,6 +124,11 @@ class CrossSection:
     sigma_coherent_err_pb: float
     sigma_incoherent_pb: float
     sigma_incoherent_err_pb: float
+    beam_polarization: float
+    sigma_helicity_minus_pb: float
+    sigma_helicity_minus_err_pb: float
+    sigma_helicity_plus_pb: float
+    sigma_helicity_plus_err_pb: float
     relative_precision: float
     time_s: float
     n_eval: int
@@ -146,6 +155,11 @@ class Integrated:
             sigma_coherent_err_pb=x.sigma_coherent_err_pb,
             sigma_incoherent_pb=x.sigma_incoherent_pb,
             sigma_incoherent_err_pb=x.sigma_incoherent_err_pb,
+            beam_polarization=x.polarization,
+            sigma_helicity_minus_pb=x.sigma_helicity_minus_pb,
+            sigma_helicity_minus_err_pb=x.sigma_helicity_minus_err_pb,
+            sigma_helicity_plus_pb=x.sigma_helicity_plus_pb,
+            sigma_helicity_plus_err_pb=x.sigma_helicity_plus_err_pb,
             relative_precision=x.sigma_err_pb / x.sigma_pb if x.sigma_pb > 0 else 0.0,
             time_s=x.time_s,
             n_eval=x.n_eval,
@@ -172,7 +186,8 @@ def lepton_pids(card: RunCard) -> tuple[int, int]:
     return LEPTONS[card.beam.flavour][0], LEPTONS[card.production.lepton_out][0]
 
 
-HelicityFn = Callable[["HardEvents"], np.ndarray]
+#: ``fn(hard, u_beam, u_tau) → (beam helicity, τ helicity)``, each ±1 per event
+HelicityFn = Callable[["HardEvents", np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def hard_batch(
@@ -186,7 +201,9 @@ def hard_batch(
 
     The interaction point is uniform through the target thickness along the beam axis
     (x = y = 0, z in mm from the front face, ct = z for the ultra-relativistic beam).
-    Randoms drawn from ``rng`` in this order: interaction point, beam helicity, τ helicity.
+    Randoms drawn from ``rng`` in this order: interaction point, beam helicity, τ helicity
+    (one uniform each per event); the helicities jointly from the helicity-resolved matrix
+    element (:func:`tau_helicity_function`).
     """
     n = len(hard.t)
     batch = EventBatch.empty(n)
@@ -223,11 +240,12 @@ def hard_batch(
     batch.beam_energy[:] = hard.p_in[:, 3]
     batch.n_particles[:] = N_HARD
     # helicities: the beam's longitudinal polarization, the τ from the matrix element
-    batch.spin[:, SLOT_BEAM] = draw_helicity(card.beam.polarization, rng.uniform(size=n))
+    u_beam = rng.uniform(size=n)
     u_hel = rng.uniform(size=n)
-    if helicity_fn is not None:  # P(h = +1) → polarization 2 P(+1) − 1
-        batch.spin[:, SLOT_LEPTON] = draw_helicity(2.0 * helicity_fn(hard) - 1.0, u_hel)
-    else:
+    if helicity_fn is not None:
+        batch.spin[:, SLOT_BEAM], batch.spin[:, SLOT_LEPTON] = helicity_fn(hard, u_beam, u_hel)
+    else:  # no matrix element: the beam's polarization alone, τ unpolarized
+        batch.spin[:, SLOT_BEAM] = draw_helicity(card.beam.polarization, u_beam)
         batch.spin[:, SLOT_LEPTON] = draw_helicity(0.0, u_hel)
     batch.info["t"] = hard.t
     batch.info["component"] = hard.component.astype(np.int8)
@@ -235,23 +253,28 @@ def hard_batch(
     return batch
 
 
-def tau_helicity_function(card: RunCard) -> HelicityFn | None:
-    """P(τ helicity = +1) per event from the helicity-resolved matrix element, or ``None``
-    when the card asks for unpolarized τ's."""
-    if card.decays.tau_polarization != "matrix_element":
-        return None
-    from .production.helicity import tau_helicity_probability
+def tau_helicity_function(card: RunCard) -> HelicityFn:
+    """``fn(hard, u_beam, u_tau) → (beam helicity, τ helicity)`` per event, drawn jointly from
+    the helicity-resolved matrix element at each event's momenta
+    (:func:`alpgen.production.helicity.sample_joint_helicities`): the beam helicity from the
+    per-point rate of each helicity in the beam's polarization, the τ's conditional on it
+    (½ each when the card asks for unpolarized τ's)."""
+    from .production.helicity import joint_helicity_me2, sample_joint_helicities
 
     gS, gP = card.signed_couplings()
-    pol = card.beam.polarization
+    polarized_tau = card.decays.tau_polarization == "matrix_element"
 
-    def fn(hard: HardEvents) -> np.ndarray:
+    def fn(
+        hard: HardEvents, u_beam: np.ndarray, u_tau: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         charge = np.where(hard.beam_charge != 0, hard.beam_charge, card.beam.charge)
-        prob = np.empty(len(charge))
+        pol = card.beam.polarization if hard.polarization is None else hard.polarization
+        pol = np.broadcast_to(np.asarray(pol, dtype=np.float64), charge.shape)
+        me2 = np.empty((len(charge), 2, 2))
         for q in (-1, 1):  # the kernel maps a positive beam to the negative one by CP
             sel = charge == q
             if sel.any():
-                prob[sel] = tau_helicity_probability(
+                me2[sel] = joint_helicity_me2(
                     hard.p_in[sel],
                     hard.P_i[sel],
                     hard.p_out[sel],
@@ -261,11 +284,11 @@ def tau_helicity_function(card: RunCard) -> HelicityFn | None:
                     card.m_out,
                     gS,
                     gP,
-                    pol,
                     m_a=card.model.m_a,
                     charge=int(q),
                 )
-        return prob
+        beam, tau = sample_joint_helicities(me2, pol, u_beam, u_tau, out_polarized=polarized_tau)
+        return np.asarray(beam, float), np.asarray(tau, float)
 
     return fn
 

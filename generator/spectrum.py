@@ -3,6 +3,12 @@
 A spectrum is given on energy nodes E_i (GeV, strictly increasing) as dN/dE for negative and
 positive leptons (per GeV, any common normalisation). Between nodes dN/dE is interpolated linearly
 in (ln E, ln dN/dE), i.e. as a power law, which is how falling fluxes are tabulated.
+
+Optionally the file gives the longitudinal polarization of each charge as a function of energy
+(columns ``polarization_mu_minus``, ``polarization_mu_plus``): the mean lab-frame helicity of the
+beam lepton, in [−1, 1], interpolated linearly in ln E like the charge fraction. A missing
+column means that charge is unpolarized (0). With such columns the card must not also set
+``beam.polarization``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,33 @@ class BeamSpectrum:
     dn_de_plus: np.ndarray
     label: str = ""
     source: str = ""
+    #: polarization (mean lab helicity, −1 … 1) of the negative / positive leptons on the nodes;
+    #: ``None``: the column is absent (unpolarized, or the card's constant beam.polarization)
+    pol_minus: np.ndarray | None = None
+    pol_plus: np.ndarray | None = None
+
+    @property
+    def has_polarization(self) -> bool:
+        """True if the file gave at least one polarization column."""
+        return self.pol_minus is not None or self.pol_plus is not None
+
+    def polarization_nodes(self, charge: str) -> np.ndarray | None:
+        """Polarization on the nodes for ``charge`` ``"minus"``/``"plus"``; zeros if only the
+        other charge's column was given, ``None`` if the file has no polarization column."""
+        if not self.has_polarization:
+            return None
+        if charge not in ("minus", "plus"):
+            raise ValueError(f"charge must be 'minus' or 'plus', not {charge!r}")
+        v = self.pol_minus if charge == "minus" else self.pol_plus
+        return np.zeros_like(self.energies, dtype=float) if v is None else np.asarray(v, float)
+
+    def polarization(self, energy: np.ndarray | float, charge: str) -> np.ndarray:
+        """Polarization of ``charge`` (``"minus"``/``"plus"``) at ``energy`` (GeV), linear in
+        ln E between nodes; 0 without polarization columns."""
+        nodes = self.polarization_nodes(charge)
+        if nodes is None:
+            return np.zeros_like(np.asarray(energy, float))
+        return np.interp(np.log(energy), np.log(self.energies), nodes)
 
     @property
     def dn_de(self) -> np.ndarray:
@@ -109,6 +142,8 @@ class SpectrumError(ValueError):
 
 #: Columns a spectrum file must have (any order; further columns are ignored).
 SPECTRUM_COLUMNS = ("E_GeV", "dN_dE_mu_minus", "dN_dE_mu_plus")
+#: Optional columns: longitudinal polarization (mean lab helicity) of μ⁻ and μ⁺, in [−1, 1].
+POLARIZATION_COLUMNS = ("polarization_mu_minus", "polarization_mu_plus")
 
 
 def load_spectrum(path: str | os.PathLike[str]) -> BeamSpectrum:
@@ -132,7 +167,9 @@ def load_spectrum(path: str | os.PathLike[str]) -> BeamSpectrum:
     header: list[str] | None = None
     header_line = 0
     cols: list[int] = []
+    pol_cols: list[int | None] = [None, None]
     rows: list[tuple[float, float, float]] = []
+    pols: list[list[float]] = [[], []]
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
@@ -152,6 +189,7 @@ def load_spectrum(path: str | os.PathLike[str]) -> BeamSpectrum:
                     f"found {', '.join(header)}; required {', '.join(SPECTRUM_COLUMNS)}"
                 )
             cols = [header.index(c) for c in SPECTRUM_COLUMNS]
+            pol_cols = [header.index(c) if c in header else None for c in POLARIZATION_COLUMNS]
             continue
         if len(fields) != len(header):
             raise SpectrumError(
@@ -176,6 +214,20 @@ def load_spectrum(path: str | os.PathLike[str]) -> BeamSpectrum:
                 f"{p}:{lineno}: energies must be strictly increasing, {e} follows {rows[-1][0]}"
             )
         rows.append(vals)  # type: ignore[arg-type]
+        for j, c in enumerate(pol_cols):
+            if c is None:
+                continue
+            name = POLARIZATION_COLUMNS[j]
+            try:
+                pv = float(fields[c])
+            except ValueError:
+                raise SpectrumError(f"{p}:{lineno}: column {name}: non-numeric value") from None
+            if not -1.0 <= pv <= 1.0:  # also rejects nan
+                raise SpectrumError(
+                    f"{p}:{lineno}: column {name} = {fields[c]} must lie in [-1, 1] "
+                    "(mean helicity of the beam lepton)"
+                )
+            pols[j].append(pv)
     if header is None:
         raise SpectrumError(f"{p}: empty spectrum file (no header, no data)")
     if len(rows) < 2:
@@ -187,4 +239,6 @@ def load_spectrum(path: str | os.PathLike[str]) -> BeamSpectrum:
         dn_de_plus=arr[:, 2],
         label=label or p.stem,
         source=str(p),
+        pol_minus=np.array(pols[0]) if pol_cols[0] is not None else None,
+        pol_plus=np.array(pols[1]) if pol_cols[1] is not None else None,
     )

@@ -30,10 +30,16 @@ def frame_polarization(
     return np.clip(np.nan_to_num(pl, nan=0.0), -1.0, 1.0)
 
 
+def sample_helicity(prob_plus: np.ndarray | float, uniforms: np.ndarray) -> np.ndarray:
+    """Helicities ±1 (float64, as in ``EventBatch.spin``) with P(+1) = ``prob_plus``, from
+    caller-supplied uniforms in [0, 1): the one helicity draw of the generator (beam and
+    produced lepton jointly from the matrix element, ALP daughters, τ of unknown spin)."""
+    return np.where(np.asarray(uniforms) < np.asarray(prob_plus), 1.0, -1.0)
+
+
 def draw_helicity(polarization: np.ndarray | float, u: np.ndarray) -> np.ndarray:
-    """Helicity ±1 with P(+1) = (1 + polarization)/2, from uniforms ``u``: the one helicity draw
-    of the generator (beam, produced lepton, ALP daughters, τ of unknown spin)."""
-    return np.where(u < 0.5 * (1.0 + np.asarray(polarization)), 1.0, -1.0)
+    """Helicity ±1 with P(+1) = (1 + polarization)/2 (:func:`sample_helicity`)."""
+    return sample_helicity(0.5 * (1.0 + np.asarray(polarization)), u)
 
 
 def michel_pdf(x: np.ndarray, cos_t: np.ndarray | float, P: float, x0: float = 0.0) -> np.ndarray:

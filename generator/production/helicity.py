@@ -65,6 +65,28 @@ So for a μ⁺ beam call these functions with ``beam_pol → −beam_pol`` and r
 helicity +1 (i.e. flip the returned helicity): :func:`helicity_me2` does this for
 ``charge = +1``. The test suite checks it against explicit v-spinor amplitudes.
 
+Beam helicity and the production rate (issue 15)
+------------------------------------------------
+h = ±1 is the helicity of the *beam* lepton in the lab (= target rest) frame, whatever its charge;
+a beam of longitudinal polarization P (mean helicity, −1 … 1) is the mixture (1 + hP)/2 of the two.
+The rate is resolved in it like the outgoing helicity: |M|²(P) = Σ_h (1 + hP)/2 Σ_λ' |A(h, λ')|²,
+so σ(P) = Σ_h (1 + hP)/2 σ_h with σ_h the cross section of a fully polarized beam of helicity h
+(:func:`joint_helicity_me2`, :func:`beam_helicity_weights`; the production integrand uses
+:func:`beam_helicity_sums`). Per event the beam helicity is drawn from these per-point weights and
+then the outgoing helicity conditional on it (:func:`sample_joint_helicities`).
+
+Chirality: V = g_S − g_P γ5 = a_L P_L + a_R P_R with a_L = g_S + g_P and a_R = g_S − g_P. For
+m_in → 0 a left-chiral μ⁻ is a helicity −1 μ⁻ (and a μ⁺ of helicity +1, by CP), so a beam of
+helicity h couples through |a_L|² (h = −1) or |a_R|² (h = +1) up to chirality flips that cost
+powers of m_in over the process's mass scale. Paper convention at θ = π/4 (g_S = g_P): a_R = 0,
+the helicity +1 μ⁻ is suppressed by ≈ x m_μ²/s per event (x = E_τ/E, s = (p' + k)² − m_μ²),
+measured σ₊/σ₋ = 1.1×10⁻⁴ at m_a = 2 GeV and 4×10⁻⁶ at 10 GeV, nearly independent of E.
+Exact couplings (1.1) at θ = π/4: a_L ∝ 2m_μ, a_R ∝ −2m_τ, so the helicity −1 μ⁻ is the
+suppressed one, by ≈ (m_μ/m_τ)² = 3.5×10⁻³ shifted by its interference with the chirality-flip
+term (3.0×10⁻³ at m_a = 2 GeV). Numbers and the derivation: docs/results.md.
+With g_S g_P = 0 (θ = 0, π/2) |a_L| = |a_R| and parity gives σ₊ = σ₋ at every phase-space
+point (the tree-level |A|² with real couplings has no T-odd terms).
+
 Physics consequences (derived in the tests, useful to know)
 -----------------------------------------------------------
 * Terms of |A|² linear in one helicity are odd in g_P (parity), so with an unpolarised beam the
@@ -82,10 +104,16 @@ import math
 import numpy as np
 from numba import njit
 
+from ..decays.polarization import sample_helicity
+
 __all__ = [
+    "beam_helicity_sums",
+    "beam_helicity_weights",
     "helicity_amplitudes",
     "helicity_me2",
+    "joint_helicity_me2",
     "sample_helicity",
+    "sample_joint_helicities",
     "tau_helicity_probability",
 ]
 
@@ -165,66 +193,98 @@ def _mm(a, b):
 
 
 @njit(cache=True)
+def _amplitude_point(p, P_i, pp, P_f, kk, m_in, m_out, ma, a_l, a_r, current, amp):
+    """Fill ``amp[2, 2]`` (λ_in, λ_out; index 0 ↔ −1) for one phase-space point.
+
+    ``a_l = g_S + g_P``, ``a_r = g_S − g_P``: the vertex V = g_S − g_P γ5 on the left- and
+    right-chiral blocks. No e²ZF/q² factor."""
+    jv = np.empty(4)
+    kb = np.empty(4)
+    ka = np.empty(4)
+    if current == 0:
+        for c in range(4):
+            jv[c] = 2.0 * P_i[c]
+    else:
+        for c in range(4):
+            jv[c] = P_i[c] + P_f[c]
+    for c in range(4):
+        kb[c] = p[c] - kk[c]
+        ka[c] = pp[c] + kk[c]
+    s_den = m_out * m_out + ma * ma - m_in * m_in + 2.0 * _onshell_dot(pp, m_out, kk, ma)
+    u_den = m_in * m_in + ma * ma - m_out * m_out - 2.0 * _onshell_dot(p, m_in, kk, ma)
+    js = _slash_blocks(jv, -1.0)
+    jb = _slash_blocks(jv, 1.0)
+    kbs = _slash_blocks(kb, -1.0)
+    kbb = _slash_blocks(kb, 1.0)
+    kas = _slash_blocks(ka, -1.0)
+    kab = _slash_blocks(ka, 1.0)
+    # Γ = [[A, B], [C, D]] in chiral blocks; diagram (b) /u then diagram (a) /s.
+    # (b): J̸(K̸_b + m_out)V = [[J·σ K_b·σ̄ a_L, m_out J·σ a_R], [m_out J·σ̄ a_L, J·σ̄ K_b·σ a_R]]
+    # (a): V(K̸_a + m_in)J̸ = [[a_L K_a·σ J·σ̄, a_L m_in J·σ], [a_R m_in J·σ̄, a_R K_a·σ̄ J·σ]]
+    blk_a = (a_l / u_den) * _mm(js, kbb) + (a_l / s_den) * _mm(kas, jb)
+    blk_b = (m_out * a_r / u_den + m_in * a_l / s_den) * js
+    blk_c = (m_out * a_l / u_den + m_in * a_r / s_den) * jb
+    blk_d = (a_r / u_den) * _mm(jb, kbs) + (a_r / s_den) * _mm(kab, js)
+    for li in range(2):
+        u = _helicity_spinor(p, m_in, 2 * li - 1)
+        for lo in range(2):
+            w = _helicity_spinor(pp, m_out, 2 * lo - 1)
+            # ū' Γ u = w_R† (A u_L + B u_R) + w_L† (C u_L + D u_R)
+            acc = 0.0j
+            for r in range(2):
+                top = (
+                    blk_a[r, 0] * u[0]
+                    + blk_a[r, 1] * u[1]
+                    + blk_b[r, 0] * u[2]
+                    + blk_b[r, 1] * u[3]
+                )
+                bot = (
+                    blk_c[r, 0] * u[0]
+                    + blk_c[r, 1] * u[1]
+                    + blk_d[r, 0] * u[2]
+                    + blk_d[r, 1] * u[3]
+                )
+                acc += w[2 + r].conjugate() * top + w[r].conjugate() * bot
+            amp[li, lo] = acc
+
+
+@njit(cache=True)
 def _amplitudes_kernel(p_in, P_i, p_out, P_f, k, m_in, m_out, m_a, g_s, g_p, current):
     """Complex amplitudes A[n, λ_in, λ_out] (index 0 ↔ −1, 1 ↔ +1), no e²ZF/q² factor."""
     n = p_in.shape[0]
     amp = np.empty((n, 2, 2), dtype=np.complex128)
     a_l = g_s + g_p  # V = g_S − g_P γ5 on the left-chiral block (γ5 = −1)
     a_r = g_s - g_p  # ... and on the right-chiral block (γ5 = +1)
-    jv = np.empty(4)
-    kb = np.empty(4)
-    ka = np.empty(4)
+    one = np.empty((2, 2), dtype=np.complex128)
     for i in range(n):
-        p = p_in[i]
-        pp = p_out[i]
-        kk = k[i]
-        if current == 0:
-            for c in range(4):
-                jv[c] = 2.0 * P_i[i, c]
-        else:
-            for c in range(4):
-                jv[c] = P_i[i, c] + P_f[i, c]
-        for c in range(4):
-            kb[c] = p[c] - kk[c]
-            ka[c] = pp[c] + kk[c]
-        ma = m_a[i]
-        s_den = m_out * m_out + ma * ma - m_in * m_in + 2.0 * _onshell_dot(pp, m_out, kk, ma)
-        u_den = m_in * m_in + ma * ma - m_out * m_out - 2.0 * _onshell_dot(p, m_in, kk, ma)
-        js = _slash_blocks(jv, -1.0)
-        jb = _slash_blocks(jv, 1.0)
-        kbs = _slash_blocks(kb, -1.0)
-        kbb = _slash_blocks(kb, 1.0)
-        kas = _slash_blocks(ka, -1.0)
-        kab = _slash_blocks(ka, 1.0)
-        # Γ = [[A, B], [C, D]] in chiral blocks; diagram (b) /u then diagram (a) /s.
-        # (b): J̸(K̸_b + m_out)V = [[J·σ K_b·σ̄ a_L, m_out J·σ a_R], [m_out J·σ̄ a_L, J·σ̄ K_b·σ a_R]]
-        # (a): V(K̸_a + m_in)J̸ = [[a_L K_a·σ J·σ̄, a_L m_in J·σ], [a_R m_in J·σ̄, a_R K_a·σ̄ J·σ]]
-        blk_a = (a_l / u_den) * _mm(js, kbb) + (a_l / s_den) * _mm(kas, jb)
-        blk_b = (m_out * a_r / u_den + m_in * a_l / s_den) * js
-        blk_c = (m_out * a_l / u_den + m_in * a_r / s_den) * jb
-        blk_d = (a_r / u_den) * _mm(jb, kbs) + (a_r / s_den) * _mm(kab, js)
+        _amplitude_point(
+            p_in[i], P_i[i], p_out[i], P_f[i], k[i], m_in, m_out, m_a[i], a_l, a_r, current, one
+        )
         for li in range(2):
-            u = _helicity_spinor(p, m_in, 2 * li - 1)
             for lo in range(2):
-                w = _helicity_spinor(pp, m_out, 2 * lo - 1)
-                # ū' Γ u = w_R† (A u_L + B u_R) + w_L† (C u_L + D u_R)
-                acc = 0.0j
-                for r in range(2):
-                    top = (
-                        blk_a[r, 0] * u[0]
-                        + blk_a[r, 1] * u[1]
-                        + blk_b[r, 0] * u[2]
-                        + blk_b[r, 1] * u[3]
-                    )
-                    bot = (
-                        blk_c[r, 0] * u[0]
-                        + blk_c[r, 1] * u[1]
-                        + blk_d[r, 0] * u[2]
-                        + blk_d[r, 1] * u[3]
-                    )
-                    acc += w[2 + r].conjugate() * top + w[r].conjugate() * bot
-                amp[i, li, lo] = acc
+                amp[i, li, lo] = one[li, lo]
     return amp
+
+
+@njit(cache=True)
+def beam_helicity_sums(mom, m_in, m_out, m_a, g_s, g_p):
+    """(Σ_λ' |A(λ = −1, λ')|², Σ_λ' |A(λ = +1, λ')|²) at one point, negative-lepton convention.
+
+    ``mom[5, 4]`` = (p_in, P_i, p_out, P_f, k) in the nucleus rest frame (lab current J = 2P_i).
+    Their sum is twice the spin-averaged bracket (g_S² + g_P²)𝒜₀ + g_P²𝒜_PV of physics.md (5.1).
+    Used inside the production integrand (numba); no e²ZF/q² factor."""
+    amp = np.empty((2, 2), dtype=np.complex128)
+    _amplitude_point(
+        mom[0], mom[1], mom[2], mom[3], mom[4], m_in, m_out, m_a, g_s + g_p, g_s - g_p, 0, amp
+    )
+    s_minus = 0.0
+    s_plus = 0.0
+    for lo in range(2):
+        a0 = amp[0, lo]
+        a1 = amp[1, lo]
+        s_minus += a0.real * a0.real + a0.imag * a0.imag
+        s_plus += a1.real * a1.real + a1.imag * a1.imag
+    return s_minus, s_plus
 
 
 @njit(cache=True)
@@ -320,6 +380,82 @@ def helicity_me2(
     return np.ascontiguousarray(_me2_from_amplitudes(amp, -float(beam_pol))[:, ::-1])
 
 
+def joint_helicity_me2(
+    p_in: np.ndarray,
+    P_i: np.ndarray,
+    p_out: np.ndarray,
+    P_f: np.ndarray,
+    k: np.ndarray,
+    m_in: float,
+    m_out: float,
+    gS: float,
+    gP: float,
+    m_a: float | np.ndarray | None = None,
+    charge: int = -1,
+    current: str = "lab",
+) -> np.ndarray:
+    """|A(h, λ')|², shape ``[N, 2, 2]`` indexed [beam helicity, outgoing helicity], index 0 ↔ −1.
+
+    Helicities are lab-frame helicities of the physical particles, for either beam charge:
+    ``charge = +1`` (positive beam) uses the CP map |A₊(h, λ')|² = |A₋(−h, −λ')|² of the module
+    docstring. ``½ Σ_{h,λ'}`` is the spin-averaged bracket of physics.md (5.1); multiply by
+    e⁴Z²F²(t)/t² for |M|². Other arguments as :func:`helicity_me2`.
+    """
+    if charge not in (-1, 1):
+        raise ValueError(f"charge must be -1 or +1, got {charge}")
+    amp = helicity_amplitudes(p_in, P_i, p_out, P_f, k, m_in, m_out, gS, gP, m_a, current)
+    me2 = amp.real**2 + amp.imag**2
+    if charge == 1:
+        me2 = me2[:, ::-1, ::-1]
+    return np.ascontiguousarray(me2)
+
+
+def beam_helicity_weights(me2_joint: np.ndarray, beam_pol: float | np.ndarray) -> np.ndarray:
+    """Per-point rate of each beam helicity in a beam of polarization ``beam_pol``, ``[N, 2]``.
+
+    Column j (h = 2j − 1) is (1 + h P)/2 · Σ_λ' |A(h, λ')|² for ``me2_joint`` from
+    :func:`joint_helicity_me2`. ``beam_pol``: scalar or ``[N]`` in [−1, 1]. The row sum is the
+    polarized |A|² (P = 0: the spin average)."""
+    me2_joint = np.asarray(me2_joint, dtype=np.float64)
+    pol = np.broadcast_to(np.asarray(beam_pol, dtype=np.float64), me2_joint.shape[:1])
+    if np.any(np.abs(pol) > 1.0) or np.any(~np.isfinite(pol)):
+        raise ValueError("beam_pol must lie in [-1, 1]")
+    per_h = me2_joint.sum(axis=2)
+    return np.stack([0.5 * (1.0 - pol) * per_h[:, 0], 0.5 * (1.0 + pol) * per_h[:, 1]], axis=1)
+
+
+def sample_joint_helicities(
+    me2_joint: np.ndarray,
+    beam_pol: float | np.ndarray,
+    u_beam: np.ndarray,
+    u_out: np.ndarray,
+    *,
+    out_polarized: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw (beam helicity, outgoing helicity), ±1 as float64, per point from the joint |A|².
+
+    The beam helicity h is drawn with P(h) ∝ (1 + hP)/2 Σ_λ'|A(h, λ')|² (the per-point
+    helicity-resolved rate, :func:`beam_helicity_weights`), then the outgoing helicity with
+    P(λ' | h) = |A(h, λ')|² / Σ_λ'|A(h, λ')|², so the pair follows |A(h, λ')|² (1 + hP)/2.
+    ``out_polarized=False`` draws the outgoing helicity ±1 with ½ each (the card's
+    ``tau_polarization = "unpolarized"``), still after the beam helicity. ``u_beam``, ``u_out``:
+    caller-supplied uniforms in [0, 1). Points with zero weight get probability ½."""
+    me2_joint = np.asarray(me2_joint, dtype=np.float64)
+    w = beam_helicity_weights(me2_joint, beam_pol)
+    tot = w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_beam = np.where(tot > 0, w[:, 1] / tot, 0.5)
+    h_beam = sample_helicity(p_beam, u_beam)
+    if out_polarized:
+        row = me2_joint[np.arange(me2_joint.shape[0]), (h_beam > 0).astype(np.intp)]
+        rt = row.sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_out = np.where(rt > 0, row[:, 1] / rt, 0.5)
+    else:
+        p_out = np.full(me2_joint.shape[0], 0.5)
+    return h_beam, sample_helicity(p_out, u_out)
+
+
 def tau_helicity_probability(
     p_in: np.ndarray,
     P_i: np.ndarray,
@@ -338,9 +474,3 @@ def tau_helicity_probability(
     :func:`helicity_me2`). Mean helicity is ``2 P − 1``."""
     me2 = helicity_me2(p_in, P_i, p_out, P_f, k, m_in, m_out, gS, gP, beam_pol, m_a, charge)
     return me2[:, 1] / (me2[:, 0] + me2[:, 1])
-
-
-def sample_helicity(prob_plus: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """Helicities ±1 (float64, as in ``EventBatch.spin``) drawn from P(+1) = ``prob_plus``
-    with caller-supplied uniforms in [0, 1)."""
-    return np.where(np.asarray(uniforms) < np.asarray(prob_plus), 1.0, -1.0)

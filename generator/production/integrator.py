@@ -1,7 +1,11 @@
 """Production cross section with vegas: adapt the map, then estimate σ ± δσ.
 
-The integrand (:mod:`.integrand`) returns (total, coherent, incoherent) weights; vegas adapts its
-map to the first column (the total). After the adaptation iterations (discarded), the map is frozen
+The integrand (:mod:`.integrand`) returns (total, coherent, incoherent, beam helicity −1, beam
+helicity +1) weights, the first three at the card's beam polarization P; vegas adapts its map to
+the first column (the total σ(P)) and the stopping rule uses its error, so ``sigma_pb`` is σ(P) to
+the requested precision for any P. The helicity columns are integrated on the same points:
+σ_± are the cross sections of a fully polarized beam of lab helicity ±1,
+σ(P) = Σ_h (1 + hP)/2 σ_h. After the adaptation iterations (discarded), the map is frozen
 (``adapt=False``) and independent iterations of equal size are averaged with equal weights, which
 keeps the estimate unbiased, until the requested relative precision on the total is reached.
 vegas draws its random numbers from a numpy Generator seeded from ``SeedSequence(seed)``, so the
@@ -47,29 +51,39 @@ class CrossSection:
     n_eval: int
     precision: float
     integrator: vegas.Integrator | None
+    #: σ of a fully polarized beam of lab helicity −1 / +1 (pb), whatever the beam charge
+    sigma_helicity_minus_pb: float = 0.0
+    sigma_helicity_minus_err_pb: float = 0.0
+    sigma_helicity_plus_pb: float = 0.0
+    sigma_helicity_plus_err_pb: float = 0.0
+    #: the beam polarization σ was integrated at
+    polarization: float = 0.0
 
     @property
     def relative_error(self) -> float:
         return self.sigma_err_pb / self.sigma_pb if self.sigma_pb > 0 else 0.0
 
 
-def _zero(precision: float, t0: float, n_eval: int = 0) -> CrossSection:
+def _zero(precision: float, t0: float, n_eval: int = 0, polarization: float = 0.0) -> CrossSection:
     return CrossSection(
-        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, time.perf_counter() - t0, n_eval, precision, None
-    )
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, time.perf_counter() - t0, n_eval, precision, None,
+        polarization=polarization,
+    )  # fmt: skip
 
 
 def make_integrand(params: ProcessParams) -> Callable[[np.ndarray], np.ndarray]:
-    """A vegas ``lbatchintegrand`` for ``params`` returning [n, 3] (total, coh, incoh) in pb."""
+    """A vegas ``lbatchintegrand`` for ``params`` returning [n, 5] in pb: total, coherent,
+    incoherent (at the beam polarization), beam helicity −1, beam helicity +1."""
     par = _ig.pack(params)
     se, sf = _ig.pack_spectrum(params)
+    aux = _ig.pack_spectrum_aux(params)
 
     @vegas.lbatchintegrand  # type: ignore[untyped-decorator]  # vegas is untyped
     def f(x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=np.float64)
-        out = np.empty((x.shape[0], 3))
-        _ig.weights(x, par, se, sf, out)
-        return out
+        out = np.empty((x.shape[0], _ig.N_COL))
+        _ig.weights(x, par, se, sf, aux, out)
+        return np.ascontiguousarray(out[:, : _ig.N_WEIGHTS])
 
     return f
 
@@ -90,21 +104,22 @@ def integrate(
     """
     t0 = time.perf_counter()
     if not params.is_open:
-        return _zero(precision, t0)
+        return _zero(precision, t0, polarization=params.polarization)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     dim = _ig.ndim(params)
     f = make_integrand(params)
 
     # Cheap probe: an all-zero integrand (closed phase space) must not reach vegas' adaptation.
-    probe = np.empty((4096, 3))
-    _ig.weights(rng.random((4096, dim)), _ig.pack(params), *_ig.pack_spectrum(params), probe)
+    packed = (_ig.pack(params), *_ig.pack_spectrum(params), _ig.pack_spectrum_aux(params))
+    probe = np.empty((4096, _ig.N_COL))
+    _ig.weights(rng.random((4096, dim)), *packed, probe)
     n_eval = 4096
     if not np.any(probe[:, 0] > 0.0):
-        probe = np.empty((200_000, 3))
-        _ig.weights(rng.random((200_000, dim)), _ig.pack(params), *_ig.pack_spectrum(params), probe)
+        probe = np.empty((200_000, _ig.N_COL))
+        _ig.weights(rng.random((200_000, dim)), *packed, probe)
         n_eval += 200_000
         if not np.any(probe[:, 0] > 0.0):
-            return _zero(precision, t0, n_eval)
+            return _zero(precision, t0, n_eval, params.polarization)
 
     integ = vegas.Integrator(dim * [[0.0, 1.0]], ran_array_generator=lambda size: rng.random(size))
     warm = integ(f, nitn=NITN_ADAPT, neval=N_ADAPT)
@@ -113,8 +128,8 @@ def integrate(
 
     # Estimation with a frozen map. Iterations are combined with weights ∝ their number of
     # evaluations (fixed in advance, not ∝ 1/variance), which keeps the average unbiased.
-    sums = np.zeros(3)
-    var_sums = np.zeros(3)
+    sums = np.zeros(_ig.N_WEIGHTS)
+    var_sums = np.zeros(_ig.N_WEIGHTS)
     neval = N_EST_MIN
     budget = np.inf if max_evals is None else max_evals
     used = 0
@@ -135,8 +150,8 @@ def integrate(
         if used + neval > budget:
             neval = int(max(budget - used, 1000))
     n_eval += used
-    sig, sig_c, sig_i = (float(v) for v in mean)
-    e, e_c, e_i = (float(v) for v in err)
+    sig, sig_c, sig_i, sig_m, sig_p = (float(v) for v in mean)
+    e, e_c, e_i, e_m, e_p = (float(v) for v in err)
     return CrossSection(
         sigma_pb=sig,
         sigma_err_pb=e,
@@ -148,4 +163,9 @@ def integrate(
         n_eval=n_eval,
         precision=precision,
         integrator=integ,
+        sigma_helicity_minus_pb=sig_m,
+        sigma_helicity_minus_err_pb=e_m,
+        sigma_helicity_plus_pb=sig_p,
+        sigma_helicity_plus_err_pb=e_p,
+        polarization=params.polarization,
     )

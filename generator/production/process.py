@@ -51,6 +51,16 @@ class ProcessParams:
     ws_a0_fm: float = 0.79
     include_pv: bool = True
     spectrum: BeamSpectrum | None = None
+    #: signed scalar / pseudoscalar Yukawas (V = g_S − g_P γ5 for a negative beam); only the
+    #: sign of g_S·g_P and |g_S|/|g_P| enter, through the beam-helicity split. ``None``:
+    #: g_S = +√(g2_sum − gP2), g_P = +√gP2 (the paper's sign for 0 < θ < π/2)
+    g_S: float | None = None
+    g_P: float | None = None
+    #: charge of the beam lepton (−1 or +1; with a spectrum the charge fractions of the file)
+    beam_charge: int = -1
+    #: longitudinal beam polarization P = mean lab-frame helicity of the beam lepton, −1 … 1
+    #: (with a spectrum: both charges; the spectrum's own columns replace it when present)
+    polarization: float = 0.0
 
     def __post_init__(self) -> None:
         if self.coherent_norm not in ("Z", "Z-1"):
@@ -64,13 +74,29 @@ class ProcessParams:
             raise ValueError("need 0 <= gP2 <= g2_sum (gP2 = P², g2_sum = S² + P²)")
         if self.spectrum is None and not self.E_beam > 0.0:
             raise ValueError("E_beam must be positive")
+        if not -1.0 <= self.polarization <= 1.0:
+            raise ValueError(f"polarization must lie in [-1, 1], got {self.polarization!r}")
+        if self.beam_charge not in (-1, 1):
+            raise ValueError(f"beam_charge must be -1 or +1, got {self.beam_charge!r}")
+        if self.spectrum is not None and self.spectrum.has_polarization and self.polarization:
+            raise ValueError("give either the spectrum's polarization columns or polarization")
+
+    @property
+    def signed_couplings(self) -> tuple[float, float]:
+        """(g_S, g_P) with their signs (see the field comments)."""
+        g_s = math.sqrt(max(self.g2_sum - self.gP2, 0.0)) if self.g_S is None else self.g_S
+        g_p = math.sqrt(self.gP2) if self.g_P is None else self.g_P
+        return float(g_s), float(g_p)
 
     # -- convenience constructors ---------------------------------------------------------------
     @classmethod
     def from_model(cls, model: ALPModel, target: Target, E_beam: float, **kw: Any) -> ProcessParams:
         """Build from an ``ALPModel`` (alpgen.model) and a ``Target`` (alpgen.targets).
 
-        ``g2_sum = S² + P²`` and ``gP2 = P²`` are taken from the model."""
+        ``g2_sum = S² + P²`` and ``gP2 = P²`` are taken from the model, and the signed couplings
+        g_S = √S², g_P = sign(S·P)·√P² (``model.sign_SP``)."""
+        kw.setdefault("g_S", math.sqrt(model.S2))
+        kw.setdefault("g_P", math.copysign(math.sqrt(model.P2), model.sign_SP))
         return cls(
             E_beam=E_beam,
             m_in=model.m_in,

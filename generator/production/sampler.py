@@ -9,7 +9,10 @@ accepted events, a measure of the (small) bias of the unweighting.
 Each accepted event gets its form-factor component (coherent / incoherent) drawn ∝ the two
 component weights at that point, an overall azimuthal rotation about the beam axis (the
 integrand fixes the ALP in the x–z half-plane) and, with a beam spectrum, the beam charge drawn
-from the μ⁻ fraction at its energy. Randomness: only the ``Generator`` passed to ``sample``.
+from the μ⁻ fraction at its energy, weighted by each charge's polarized rate at that point
+(f_∓ (1 ± P_∓ A), A the beam-helicity asymmetry of μ⁻ at the point, see :mod:`.integrand`;
+with an unpolarized spectrum this is the plain fraction). The weights the sampler accepts on are
+σ(P)'s (column 0). Randomness: only the ``Generator`` passed to ``sample``.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ class HardEvents:
     """N unweighted events in the lab frame (nucleus rest frame, beam along +z); GeV.
 
     Four-vectors are (px, py, pz, E). ``component`` is 0 for coherent, 1 for incoherent;
-    ``beam_charge`` is −1/+1 when drawn from a spectrum, else 0 ("as the run card says")."""
+    ``beam_charge`` is −1/+1 when drawn from a spectrum, else 0 ("as the run card says");
+    ``polarization`` is the longitudinal polarization (mean lab helicity) of each event's beam
+    lepton population (the card's constant, or the spectrum's column for its charge and energy),
+    from which :mod:`.helicity` draws the event's beam helicity."""
 
     p_in: np.ndarray
     P_i: np.ndarray
@@ -42,6 +48,7 @@ class HardEvents:
     t: np.ndarray
     component: np.ndarray
     beam_charge: np.ndarray
+    polarization: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.t.shape[0]
@@ -49,6 +56,23 @@ class HardEvents:
     @property
     def beam_energy(self) -> np.ndarray:
         return self.p_in[:, 3]
+
+
+def charge_fraction_minus(
+    f_minus: np.ndarray, pol_minus: np.ndarray, pol_plus: np.ndarray, asym: np.ndarray
+) -> np.ndarray:
+    """P(beam charge = −1 | point) for a two-charge polarized spectrum.
+
+    ``f_minus``: flux fraction of negative leptons at the point's energy; ``pol_*``: the
+    polarizations (mean lab helicity) of each charge there; ``asym``: the μ⁻ beam-helicity
+    asymmetry A = R₊ − R₋ at the point (integrand column 5). By CP a μ⁺ of helicity h behaves as a
+    μ⁻ of helicity −h, so the answer is f₋(1 + P₋A) / [f₋(1 + P₋A) + f₊(1 − P₊A)]; for P = 0 it
+    is f₋."""
+    f_minus = np.asarray(f_minus, float)
+    a = f_minus * (1.0 + np.asarray(pol_minus) * asym)
+    b = (1.0 - f_minus) * (1.0 - np.asarray(pol_plus) * asym)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a + b > 0, a / (a + b), f_minus)
 
 
 class UnweightedSampler:
@@ -78,10 +102,11 @@ class UnweightedSampler:
         self._ninc = np.ascontiguousarray(np.asarray(amap.ninc), dtype=np.int64)
         self._par = _ig.pack(params)
         self._se, self._sf = _ig.pack_spectrum(params)
+        self._aux = _ig.pack_spectrum_aux(params)
         self.dim = _ig.ndim(params)
 
         rng = np.random.default_rng(np.random.SeedSequence(seed))
-        w = np.empty((0, 3))
+        w = np.empty((0, _ig.N_COL))
         for start in range(0, prescan, MAX_BATCH):
             nb = min(MAX_BATCH, prescan - start)
             _, wb = self._weights(rng.random((nb, self.dim)))
@@ -108,9 +133,9 @@ class UnweightedSampler:
     # -- kernels ------------------------------------------------------------------------------
     def _weights(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.empty_like(y)
-        out = np.empty((y.shape[0], 3))
+        out = np.empty((y.shape[0], _ig.N_COL))
         _ig.mapped_weights(
-            y, self._grid, self._inc, self._ninc, self._par, self._se, self._sf, x, out
+            y, self._grid, self._inc, self._ninc, self._par, self._se, self._sf, self._aux, x, out
         )
         return x, out
 
@@ -138,7 +163,7 @@ class UnweightedSampler:
             have += take
         self.n_accepted += n
         x = np.concatenate(xs) if xs else np.empty((0, self.dim))
-        w = np.concatenate(ws) if ws else np.empty((0, 3))
+        w = np.concatenate(ws) if ws else np.empty((0, _ig.N_COL))
         return self._build(x, w, rng)
 
     def _build(self, x: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> HardEvents:
@@ -160,10 +185,18 @@ class UnweightedSampler:
         mom[:, 2:, 0] = ca * px - sa * py
         mom[:, 2:, 1] = sa * px + ca * py
         if self.params.spectrum is not None:
-            fm = np.asarray(self.params.spectrum.fraction_minus(e), dtype=np.float64)
+            spec = self.params.spectrum
+            fm = np.asarray(spec.fraction_minus(e), dtype=np.float64)
+            if spec.has_polarization:
+                pol_m, pol_p = spec.polarization(e, "minus"), spec.polarization(e, "plus")
+            else:
+                pol_m = pol_p = np.full(n, self.params.polarization)
+            fm = charge_fraction_minus(fm, pol_m, pol_p, w[:, 5])
             charge = np.where(rng.random(n) < fm, -1, 1).astype(np.int8)
+            pol = np.where(charge < 0, pol_m, pol_p).astype(np.float64)
         else:
             charge = np.zeros(n, dtype=np.int8)
+            pol = np.full(n, self.params.polarization)
         return HardEvents(
             p_in=mom[:, 0].copy(),
             P_i=mom[:, 1].copy(),
@@ -173,4 +206,5 @@ class UnweightedSampler:
             t=t,
             component=component,
             beam_charge=charge,
+            polarization=pol,
         )
