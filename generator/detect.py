@@ -2,8 +2,14 @@
 
 Like a Delphes-style step, it reads any compatible HepMC3 file (alpgen's own or another
 generator's with the same particle content), applies a detector definition and prints the
-cutflow, the expected signal and the reach. The cross section and the target are read from the
-file's run info when alpgen wrote it; ``--sigma-pb`` and ``--set detector.target_*`` override.
+cutflow, the expected signal and the reach. The cross section, the target and the coupling C/Λ
+the cross section was computed at are read from the file's run info when alpgen wrote it
+(``alpgen_metadata``: the resolved card); ``--sigma-pb``, ``--set detector.target_*`` and
+``--set model.C_over_Lambda`` override. The reach is quoted in C/Λ, so a file without alpgen's
+run info needs ``--set model.C_over_Lambda=...`` (exit status 2 otherwise). A card that gave
+``model.g`` instead is converted with the card's own convention, C/Λ = g/m_heavy
+(:attr:`alpgen.card.RunCard.C_over_Lambda`). The text table and the JSON (``coupling_source``)
+say which coupling was used.
 """
 
 from __future__ import annotations
@@ -15,14 +21,46 @@ from pathlib import Path
 from .card import CardError, parse_set
 
 
-def _detector_section(name: str, overrides: Iterable[str]) -> dict:
+def _split_overrides(name: str, overrides: Iterable[str]) -> tuple[dict, float | None]:
+    """The detector section (``detector.KEY=VALUE``) and ``model.C_over_Lambda`` (or None)."""
     section: dict = {"name": name}
+    coupling = None
     for item in overrides:
         sec, key, value = parse_set(item)
+        if sec == "model" and key == "C_over_Lambda":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise CardError("model.C_over_Lambda", f"{value!r} must be a number > 0 (TeV⁻¹)")
+            coupling = float(value)
+            continue
         if sec != "detector":
-            raise CardError(f"{sec}.{key}", "alpgen detect only takes detector.KEY=VALUE overrides")
+            raise CardError(
+                f"{sec}.{key}",
+                "alpgen detect only takes detector.KEY=VALUE and model.C_over_Lambda=VALUE "
+                "overrides",
+            )
         section[key] = value
-    return section
+    return section, coupling
+
+
+def _card_coupling(card: dict) -> tuple[float, str] | None:
+    """C/Λ (TeV⁻¹) of the parsed card stored in a file's run info, and where it came from."""
+    model = card.get("model") or {}
+    if model.get("C_over_Lambda") is not None:
+        c = float(model["C_over_Lambda"])
+        return c, f"model.C_over_Lambda = {c:g} TeV^-1 (file run metadata)"
+    if model.get("g") is not None:
+        from .constants import LEPTONS
+
+        try:
+            m_in = LEPTONS[str(card["beam"]["particle"]).rstrip("+-")][1]
+            m_out = LEPTONS[str(card["production"]["lepton_out"])][1]
+        except (KeyError, TypeError):
+            return None
+        g = float(model["g"])
+        # the card's convention (RunCard.C_over_Lambda): g = C m_heavy / Λ
+        c = g / (max(m_in, m_out) * 1e-3)
+        return c, f"model.g = {g:g} (file run metadata): C/Lambda = g/m_heavy = {c:.6g} TeV^-1"
+    return None
 
 
 def detect_file(
@@ -36,12 +74,12 @@ def detect_file(
     """Run detector ``detector`` on the HepMC3 file ``path``; returns the exit status."""
     from .detectors.config import DetectorConfig, DetectorConfigError
     from .detectors.counting import count_signal, format_table
-
     from .io.hepmc import read_hepmc3
     from .targets import get_target
 
     try:
-        config = DetectorConfig.from_card(_detector_section(detector, overrides))
+        section, coupling_override = _split_overrides(detector, overrides)
+        config = DetectorConfig.from_card(section)
     except DetectorConfigError as exc:
         raise CardError(getattr(exc, "key", "detector"), str(exc)) from None
     file = Path(path)
@@ -59,15 +97,34 @@ def detect_file(
         if sigma_pb is None:
             raise CardError("--sigma-pb", "the file carries no cross section; give --sigma-pb")
     card = run_info.get("card", {})
-    material = config.target_material or card.get("target", {}).get("material")
-    thickness = config.target_thickness_cm or card.get("target", {}).get("thickness_cm")
+    # the target: a --set override, else the file's run, else the experiment's nominal one
+    file_target = card.get("target") or {}
+    material = (
+        config.target_material if "target_material" in section else file_target.get("material")
+    ) or config.target_material
+    thickness = (
+        config.target_thickness_cm
+        if "target_thickness_cm" in section
+        else file_target.get("thickness_cm")
+    ) or config.target_thickness_cm
     if material is None or thickness is None:
         raise CardError(
             "detector.target_material",
             "the file does not name its target; set detector.target_material and "
             "detector.target_thickness_cm",
         )
-    c_over_lambda = card.get("model", {}).get("C_over_Lambda") or 1.0
+    if coupling_override is not None:
+        c_over_lambda = coupling_override
+        source = f"--set model.C_over_Lambda = {c_over_lambda:g} TeV^-1"
+    else:
+        found = _card_coupling(card)
+        if found is None:
+            raise CardError(
+                "model.C_over_Lambda",
+                "the file carries no alpgen run metadata with the coupling its cross section "
+                "was computed at; give it with --set model.C_over_Lambda=VALUE (TeV^-1)",
+            )
+        c_over_lambda, source = found
     result = count_signal(
         config,
         batch,
@@ -78,9 +135,10 @@ def detect_file(
         coupling_C_over_Lambda=c_over_lambda,
     )
     if json_out:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), "coupling_source": source}, indent=2))
     else:
         print(format_table(result))
+        print(f"  coupling: {source}")
     return 0
 
 
