@@ -19,6 +19,10 @@ s with P(n ≤ n_obs | s + b) ≤ 0.05 (no Feldman–Cousins ordering; simple an
 
 Reach: σ ∝ (C/Λ)², so for prompt decays (efficiencies independent of the coupling)
 (C/Λ)_lim = (C/Λ)_ref × sqrt(N_limit / N_signal(C/Λ_ref)), in TeV⁻¹.
+
+Monte Carlo error of ε: with x_i = w_i for selected and 0 for rejected events, ε = mean(x) and
+δε = sqrt(Σ_sel w² − (Σ_sel w)²/N) / N (the standard error of the mean, which is the binomial
+sqrt(ε(1−ε)/N) for unit weights). For prompt decays δ(C/Λ)/(C/Λ) = ½ δN/N.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ import numpy as np
 from ..constants import PB_TO_CM2
 from ..events import EventBatch
 from ..targets import Target, get_target
-
 from . import fastsim
 from .config import DetectorConfig
 from .experiments import Selection, build_selection, selection_needs_tau_decays
@@ -145,6 +148,12 @@ class DetectorResult:
         """Reach in C/Λ (TeV⁻¹) for a different number of muons on target (∝ mot^-1/2)."""
         n = self.signal_per_mot * mot
         return _reach(self.coupling_C_over_Lambda, self.n_limit, n)
+
+
+def efficiency_error(weight_sum: float, weight_sq_sum: float, n_generated: int) -> float:
+    """MC error of ε = Σ_sel w / N: sqrt(Σ_sel w² − (Σ_sel w)²/N) / N (module docs)."""
+    var = weight_sq_sum - weight_sum**2 / n_generated
+    return math.sqrt(max(var, 0.0)) / n_generated
 
 
 def _reach(c_ref: float, n_limit: float, n_signal: float) -> float:
@@ -307,7 +316,9 @@ class Counter:
             n_generated=n_gen,
             n_mc_selected=int(self.n_mc[-1]),
             efficiency=eps,
-            efficiency_error=math.sqrt(float(self.weight_sq_sum[-1])) / n_gen,
+            efficiency_error=efficiency_error(
+                float(self.weight_sum[-1]), float(self.weight_sq_sum[-1]), n_gen
+            ),
             produced_events=produced,
             signal_events=signal,
             signal_per_mot=signal / cfg.mot,

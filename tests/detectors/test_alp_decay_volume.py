@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from alpgen.card import load_card
 from alpgen.detectors import fastsim
 from alpgen.detectors.config import DetectorConfig
 from alpgen.detectors.experiments import build_selection
-from alpgen.card import load_card
 from alpgen.events import SLOT_ALP
 from alpgen.pipeline import EventSource
 

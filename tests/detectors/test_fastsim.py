@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alpgen.detectors import fastsim
 from alpgen.constants import CTAU_TAU_MM, M_TAU
+from alpgen.detectors import fastsim
 
 
 def test_charges_particle_package_and_bsm_neutral():

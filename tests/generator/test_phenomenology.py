@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
+from scipy import integrate
 
 from alpgen.constants import M_E, M_MU, M_TAU
 from alpgen.model import ALPModel
@@ -27,8 +29,6 @@ from alpgen.phenomenology import (
     sigma_v_chichi_to_mutau,
     sigma_v_chichi_to_visible,
 )
-
-integrate = pytest.importorskip("scipy.integrate")
 
 G = 4e-3
 
@@ -182,7 +182,6 @@ def test_f_limits():
 def test_f_vs_mpmath_integral(r):
     # the defining integral in 30-digit arithmetic (scipy's quad is only ~1e-11 at r = 1e-6);
     # r values straddle the switch to the series at |r − 1| = 0.1
-    mpmath = pytest.importorskip("mpmath")
     with mpmath.workdps(30):
         rr = mpmath.mpf(r)
         val = mpmath.quad(lambda x: x * x / (x + rr * (1 - x)), [0, min(r, 0.5), 0.5, 1])
