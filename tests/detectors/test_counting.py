@@ -154,10 +154,19 @@ def test_result_dict_and_table(na64_sample):
         assert key in d
     assert set(d["cutflow"][0]) >= {"cut", "events", "efficiency", "cumulative_efficiency"}
     json.dumps(d)
-    text = format_table(res)
+    # the table prints the result's numbers, row by row
+    lines = format_table(res).splitlines()
     for c in res.cutflow:
-        assert c.cut in text
-    assert "reach" in text
+        row = next(ln.split() for ln in lines if ln.split()[:1] == [c.cut])
+        assert float(row[1]) == pytest.approx(c.events, rel=1e-3)
+        assert int(row[2]) == c.n_mc
+        assert float(row[4]) == pytest.approx(c.cumulative_efficiency, rel=1e-3)
+    eff_line = next(ln for ln in lines if "efficiency =" in ln)
+    assert float(eff_line.split("=")[1].split("±")[0]) == pytest.approx(res.efficiency, rel=1e-3)
+    reach_line = next(ln for ln in lines if "reach C/Lambda" in ln)
+    assert float(reach_line.split("=")[1].split()[0]) == pytest.approx(
+        res.reach_C_over_Lambda_invTeV, rel=1e-3
+    )
 
 
 def test_no_signal_gives_infinite_reach(synth):
