@@ -21,6 +21,10 @@ Reach: σ ∝ (C/Λ)², so with the branching ratios frozen at the reference cou
 (C/Λ)_lim = (C/Λ)_ref × sqrt(N_limit / N_signal(C/Λ_ref)), in TeV⁻¹ (``reach_fixed_br_invTeV``).
 The coupling-consistent reach, with branching ratios and decay lengths recomputed at each
 coupling, needs the ALP model and lives in :mod:`alpgen.reach`.
+
+Monte Carlo error of ε: with x_i = w_i for selected and 0 for rejected events, ε = mean(x) and
+δε = sqrt(Σ_sel w² − (Σ_sel w)²/N) / N (the standard error of the mean, which is the binomial
+sqrt(ε(1−ε)/N) for unit weights). For prompt decays δ(C/Λ)/(C/Λ) = ½ δN/N.
 """
 
 from __future__ import annotations
@@ -151,6 +155,12 @@ class DetectorResult:
         """Reach in C/Λ (TeV⁻¹) for a different number of muons on target (∝ mot^-1/2)."""
         n = self.signal_per_mot * mot
         return _reach(self.coupling_C_over_Lambda, self.n_limit, n)
+
+
+def efficiency_error(weight_sum: float, weight_sq_sum: float, n_generated: int) -> float:
+    """MC error of ε = Σ_sel w / N: sqrt(Σ_sel w² − (Σ_sel w)²/N) / N (module docs)."""
+    var = weight_sq_sum - weight_sum**2 / n_generated
+    return math.sqrt(max(var, 0.0)) / n_generated
 
 
 def _reach(c_ref: float, n_limit: float, n_signal: float) -> float:
@@ -319,7 +329,9 @@ class Counter:
             n_generated=n_gen,
             n_mc_selected=int(self.n_mc[-1]),
             efficiency=eps,
-            efficiency_error=math.sqrt(float(self.weight_sq_sum[-1])) / n_gen,
+            efficiency_error=efficiency_error(
+                float(self.weight_sum[-1]), float(self.weight_sq_sum[-1]), n_gen
+            ),
             produced_events=produced,
             signal_events=signal,
             signal_per_mot=signal / cfg.mot,

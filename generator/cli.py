@@ -234,10 +234,21 @@ def _print_scan_table(rows: Sequence[dict[str, Any]], out: Any, wall: float) -> 
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from .detect import detect_file
+    from .detectors.counting import format_table
 
-    return detect_file(
-        args.file, args.detector, args.set or (), sigma_pb=args.sigma_pb, json_out=args.json
+    result = detect_file(args.file, args.detector, args.set or (), sigma_pb=args.sigma_pb)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        return 0
+    reach = result.signal.reach
+    print(
+        format_table(
+            result.signal.detector,
+            reach=(reach.reach_C_over_Lambda_invTeV, reach.reach_C_over_Lambda_err_invTeV),
+        )
     )
+    print(f"  coupling: {result.coupling_source}")
+    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--set",
         action="append",
         metavar="detector.KEY=VALUE",
-        help="override a detector key (repeatable)",
+        help="override a detector key, or give the coupling of a foreign file with "
+        "model.C_over_Lambda=VALUE (TeV^-1; repeatable)",
     )
     p.add_argument(
         "--sigma-pb",

@@ -58,6 +58,7 @@ from .events import SLOT_ALP, EventBatch
 if TYPE_CHECKING:
     from .card import RunCard
     from .model import ALPModel
+    from .targets import Target
 
 __all__ = [
     "REACH_KEYS",
@@ -121,6 +122,8 @@ class ReweightSample:
         lam0 = np.asarray(self.lam_ref_mm, float)[:, None]
         # BR(c)/BR(c_ref): a → χχ̄ ∝ 1/Γ_tot, visible ∝ (C/Λ)²/Γ_tot, unknown channel 1
         br = np.where(ch == 1, s, np.where(ch == 0, scale[None, :] * s, 1.0))
+        if g_ref <= 0.0:  # no widths known (a model-less sample): branching ratios held fixed
+            br = np.ones_like(br)
         lam = lam0 * s
         displaced = np.isfinite(ell) & (np.maximum(lam, lam0) > self.prompt_mm)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -253,32 +256,34 @@ def solve_sample(sample: ReweightSample, n_limit: float, *, decades: float = 4.0
     return solve_reach(sample.n_signal, n_limit, c0 * 10.0**-decades, c0 * 10.0**decades)
 
 
-def prompt_scale_mm(config: DetectorConfig, card: RunCard) -> float:
-    """Default ``prompt_mm`` of a detector: 1 % of the smallest length (mm) on which its
-    selection depends on the ALP decay point (inf: it does not depend on it; module docs)."""
+def prompt_scale_mm(config: DetectorConfig, thickness_cm: float) -> float:
+    """Default ``prompt_mm`` of a detector on a target ``thickness_cm`` thick: 1 % of the
+    smallest length (mm) on which its selection depends on the ALP decay point (inf: it does
+    not depend on it; module docs)."""
     scales: list[float] = []
     if config.alp_decay_max_mm is not None:
         scales.append(config.alp_decay_max_mm)
     if not config.geometric_acceptance:
         return 0.01 * min(scales) if scales else math.inf
-    scales.append(card.target.thickness_cm * 10.0)
+    scales.append(thickness_cm * 10.0)
     if config.face_cm is not None:
         scales.append(config.face_cm * 10.0 / 2.0)
     return 0.01 * min(scales)
 
 
 def alp_decay_arrays(
-    batch: EventBatch, model: ALPModel
+    batch: EventBatch, model: ALPModel | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per event: ALP lab decay distance (mm, NaN if undecayed), lab mean decay length at the
-    generated coupling (mm) and decay channel (1 χχ̄, 0 visible, −1 undecayed)."""
+    generated coupling (mm; inf without a model) and decay channel (1 χχ̄, 0 visible, −1
+    undecayed)."""
     n = len(batch)
     rows = np.arange(n)
     dv = batch.decay_vertex(SLOT_ALP)
     ell = np.linalg.norm(dv[:, :3] - batch.vertex[:, SLOT_ALP, :3], axis=1)
     p = batch.p[:, SLOT_ALP]
     pabs = np.linalg.norm(p[:, :3], axis=1)
-    lam = pabs / model.m_a * model.ctau_mm
+    lam = pabs / model.m_a * model.ctau_mm if model is not None else np.full(n, np.inf)
     first = batch.daughter[rows, SLOT_ALP, 0]
     d_pid = np.where(first >= 0, batch.pid[rows, np.maximum(first, 0)], 0)
     channel = np.where(first < 0, -1, np.where(np.abs(d_pid) == PID_CHI, 1, 0))
@@ -330,30 +335,55 @@ class SignalCounter:
     needs of every selected event (weight, ALP decay distance, mean decay length, channel).
 
     ``add`` batches one by one, then :meth:`result` for σ (pb) and its MC error. ``model`` is
-    the ALP model at the reference coupling ``c_ref`` (TeV⁻¹).
+    the ALP model at the reference coupling ``c_ref`` (TeV⁻¹), the coupling σ was computed at;
+    ``target`` and ``thickness_cm`` the run's target. Without a model (a foreign sample) the
+    branching ratios and decay lengths are held fixed: the reach is the fixed-BR one.
     """
 
     def __init__(
         self,
         config: DetectorConfig,
         *,
-        card: RunCard,
-        model: ALPModel,
+        target: Target,
+        thickness_cm: float,
+        c_ref: float,
+        model: ALPModel | None,
         n_generated: int | None = None,
         prompt_mm: float | None = None,
     ) -> None:
         self.config = config
         self.model = model
-        self.c_ref = card.C_over_Lambda
+        self.c_ref = c_ref
         self.counter = Counter(
+            config,
+            target=target,
+            thickness_cm=thickness_cm,
+            n_generated=n_generated,
+            coupling_C_over_Lambda=c_ref,
+        )
+        self.prompt_mm = prompt_scale_mm(config, thickness_cm) if prompt_mm is None else prompt_mm
+        self._kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    @classmethod
+    def for_card(
+        cls,
+        config: DetectorConfig,
+        card: RunCard,
+        model: ALPModel,
+        *,
+        n_generated: int | None = None,
+        prompt_mm: float | None = None,
+    ) -> SignalCounter:
+        """A counter with ``config`` for the run of ``card`` (its target and coupling)."""
+        return cls(
             config,
             target=card.target_material,
             thickness_cm=card.target.thickness_cm,
+            c_ref=card.C_over_Lambda,
+            model=model,
             n_generated=n_generated,
-            coupling_C_over_Lambda=self.c_ref,
+            prompt_mm=prompt_mm,
         )
-        self.prompt_mm = prompt_scale_mm(config, card) if prompt_mm is None else prompt_mm
-        self._kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     @classmethod
     def from_card(
@@ -362,12 +392,8 @@ class SignalCounter:
         """The counter of the card's ``[detector]`` (``None`` without one)."""
         if card.detector is None:
             return None
-        return cls(
-            DetectorConfig.from_card(dict(card.detector)),
-            card=card,
-            model=model,
-            n_generated=n_generated,
-        )
+        config = DetectorConfig.from_card(dict(card.detector))
+        return cls.for_card(config, card, model, n_generated=n_generated)
 
     def add(
         self, batch: EventBatch, *, observables: fastsim.EventObservables | None = None
@@ -398,8 +424,8 @@ class SignalCounter:
             ell_mm=ell,
             lam_ref_mm=lam,
             channel=ch,
-            width_vis_ref=self.model.width_visible,
-            width_inv=self.model.width_invisible,
+            width_vis_ref=self.model.width_visible if self.model is not None else 0.0,
+            width_inv=self.model.width_invisible if self.model is not None else 0.0,
             prompt_mm=self.prompt_mm,
         )
 

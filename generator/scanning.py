@@ -240,7 +240,7 @@ def evaluate_point(task: PointTask) -> PointResult:
         res.status, res.message = "no signal", "σ = 0"
         return res
     counters = [
-        SignalCounter(cfg, card=card, model=engine.model, n_generated=n, prompt_mm=task.prompt_mm)
+        SignalCounter.for_card(cfg, card, engine.model, n_generated=n, prompt_mm=task.prompt_mm)
         for cfg in configs
     ]
     t0 = time.perf_counter()

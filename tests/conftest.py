@@ -9,7 +9,13 @@ adapts a map per card, so the expensive objects are built once per session and r
   ``(exit status, output directory)``;
 * ``thin_target_run``: one small thin-target run (``FAST_OVERRIDES``) with LHE, HepMC3 and ROOT
   output, read-only for the tests that use it;
-* ``thin_target_source``: an :class:`alpgen.engine.Engine` for the same card.
+* ``thin_target_source``: an :class:`alpgen.engine.Engine` for the same card;
+* ``card_run``: ``card_run(stem, *overrides)`` runs ``cards/<stem>.toml`` once per session with
+  ``CARD_RUN_OVERRIDES`` (plus ``overrides``) and returns its output directory; the per-card
+  regression tests, the ``alpgen detect`` agreement tests and the selection checks share them.
+
+Under ``ALPGEN_NO_SKIP=1`` (set by ``.ci/run``) a skipped test fails: CI runs every test, and
+slow ones are deselected by their marker (``-m "not slow"``), never skipped.
 """
 
 from __future__ import annotations
@@ -39,7 +45,38 @@ FAST_OVERRIDES: tuple[str, ...] = (
     "production.precision=0.02",
 )
 
+#: Per-card end-to-end runs: small, but enough events for 4σ regression bands.
+CARD_RUN_OVERRIDES: tuple[str, ...] = (
+    "run.events=2000",
+    "run.batch_size=1000",
+    "production.precision=0.02",
+)
+
 RunFn = Callable[..., tuple[int, Path]]
+
+
+def _no_skip(report) -> None:
+    if (
+        os.environ.get("ALPGEN_NO_SKIP") == "1"
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but ALPGEN_NO_SKIP=1 (CI runs every test): {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under ALPGEN_NO_SKIP=1 a skipped test (not an xfail) is reported as a failure."""
+    outcome = yield
+    _no_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """... and so is a module skipped at import (``pytest.importorskip`` at module level)."""
+    outcome = yield
+    _no_skip(outcome.get_result())
 
 
 def _run_alpgen(
@@ -83,3 +120,23 @@ def thin_target_source():
     from alpgen.engine import Engine
 
     return Engine(load_card(THIN_TARGET_CARD, FAST_OVERRIDES))
+
+
+@pytest.fixture(scope="session")
+def card_run(tmp_path_factory) -> Callable[..., Path]:
+    """``card_run(stem, *overrides)``: output directory of one ``alpgen run`` of
+    ``cards/<stem>.toml`` with ``CARD_RUN_OVERRIDES`` and ``overrides`` (cached per session)."""
+    cache: dict[tuple[str, tuple[str, ...]], Path] = {}
+
+    def get(stem: str, *overrides: str) -> Path:
+        key = (stem, overrides)
+        if key not in cache:
+            work = tmp_path_factory.mktemp(f"card_{stem}")
+            rc, out = _run_alpgen(
+                work, card=CARDS / f"{stem}.toml", overrides=(*CARD_RUN_OVERRIDES, *overrides)
+            )
+            assert rc == 0, (stem, overrides)
+            cache[key] = out
+        return cache[key]
+
+    return get

@@ -307,6 +307,15 @@ def _ff2_max():
 
 
 @njit(cache=True)
+def _phase_space_jacobian(Q, masses):
+    """(Q − Σm)^(n−2)/Q: :func:`genbod`'s weight Π p_k is dΦ_n at a *fixed* mass Q (up to a
+    constant); across masses dΦ_n(Q) ∝ Π p_k × (Q − Σm)^(n−2)/Q per unit of its uniforms
+    (dΦ_n = dΦ_(n−1) dΦ_2 dM²/2π, Φ_2 ∝ p/M, the n − 2 sorted subsystem masses spanning
+    Q − Σm). Needed whenever the hadronic mass Q varies from event to event."""
+    return (Q - masses.sum()) ** (masses.shape[0] - 2) / Q
+
+
+@njit(cache=True)
 def _hadronic_system(p4, hel, u, masses, model):
     """τ⁻ → ν_τ + X⁻(hadrons ``masses``); model 0: constant current, 1: a₁ → ρπ (3 pions).
 
@@ -323,7 +332,8 @@ def _hadronic_system(p4, hel, u, masses, model):
     hmax = 0.0
     for j in range(_NGRID + 1):
         Q2 = qmin2 + (qmax2 - qmin2) * (j + 0.5) / (_NGRID + 1)
-        h = _lep_factor(Q2) * genbod_wtmax(math.sqrt(Q2), masses)
+        Q = math.sqrt(Q2)
+        h = _lep_factor(Q2) * genbod_wtmax(Q, masses) * _phase_space_jacobian(Q, masses)
         if model == 1:
             h *= 4.0 * fmax * Q2  # |F₁V₁ + F₂V₂|² ≤ (2 F_max · 2 · √Q²/2)²
         hmax = max(hmax, h)
@@ -343,6 +353,7 @@ def _hadronic_system(p4, hel, u, masses, model):
                 Q2 = qmin2 + (qmax2 - qmin2) * next_uniform(st)
             Q = math.sqrt(Q2)
             w = _lep_factor(Q2) * genbod(Q, masses, st, had, work)
+            w *= _phase_space_jacobian(Q, masses)
             if model == 1:
                 for j in range(nh):
                     four(had[j], masses[j], had4[j])

@@ -1,8 +1,10 @@
 """Synthetic EventBatch builder for the detector tests (plain numpy kinematics).
 
 The detector must not depend on the generator: these events are built by hand with the same
-event record (generator/events.py) and known truth labels, so selection efficiencies can be
-checked against the fractions put in.
+event record (generator/events.py) and known truth labels, for unit tests of single functions
+(a cut keeps exactly the labelled events). They are not production-like (collinear massless τ
+daughters, decay vertices at ct = 0, ALPs decaying at the production vertex), so efficiencies
+that users get are tested on real runs instead (tests/detectors/test_selections_on_runs.py).
 """
 
 from __future__ import annotations

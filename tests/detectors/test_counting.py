@@ -38,7 +38,8 @@ def test_poisson_limit_zero_background():
 @pytest.mark.parametrize("b", [0.3, 1.0, 2.6, 5.0, 100.0, 2.1e5])
 def test_poisson_limit_against_chi2(b):
     """Classical limit: P(n ≤ n_obs | μ) = 1 − F_χ²(2μ; 2(n_obs+1)) ⇒ μ_up = ½ χ²_{0.95}."""
-    chi2 = pytest.importorskip("scipy.stats").chi2
+    from scipy.stats import chi2
+
     n_obs = math.floor(b + 0.5)
     expected = 0.5 * chi2.ppf(0.95, 2 * (n_obs + 1)) - b
     assert poisson_upper_limit(b) == pytest.approx(max(expected, 0.0), rel=1e-7, abs=1e-9)
@@ -153,10 +154,19 @@ def test_result_dict_and_table(na64_sample):
         assert key in d
     assert set(d["cutflow"][0]) >= {"cut", "events", "efficiency", "cumulative_efficiency"}
     json.dumps(d)
-    text = format_table(res)
+    # the table prints the result's numbers, row by row
+    lines = format_table(res).splitlines()
     for c in res.cutflow:
-        assert c.cut in text
-    assert "reach" in text
+        row = next(ln.split() for ln in lines if ln.split()[:1] == [c.cut])
+        assert float(row[1]) == pytest.approx(c.events, rel=1e-3)
+        assert int(row[2]) == c.n_mc
+        assert float(row[4]) == pytest.approx(c.cumulative_efficiency, rel=1e-3)
+    eff_line = next(ln for ln in lines if "efficiency =" in ln)
+    assert float(eff_line.split("=")[1].split("±")[0]) == pytest.approx(res.efficiency, rel=1e-3)
+    reach_line = next(ln for ln in lines if "reach C/Lambda" in ln)
+    assert float(reach_line.split("=")[1].split()[0]) == pytest.approx(
+        res.reach_fixed_br_invTeV, rel=1e-3
+    )
 
 
 def test_no_signal_gives_infinite_reach(synth):
@@ -206,3 +216,51 @@ def test_counter_flags_selected_and_defaults(na64_sample):
     res = c.result(sigma_pb=1.0)
     assert res.n_generated == 20000 and res.coupling_C_over_Lambda == 5.0
     assert res.efficiency == pytest.approx(0.5 * sel.mean())
+
+
+def test_efficiency_error_is_the_standard_error_of_the_mean(na64_sample):
+    """δε = sqrt(Σ_sel w² − (Σ_sel w)²/N)/N: the binomial sqrt(ε(1−ε)/N) for unit weights (the
+    old sqrt(Σ_sel w²)/N overstated it by 1/sqrt(1−ε)), and the spread of ε over independent
+    sub-samples for weighted events."""
+    cfg = DetectorConfig.default("na64mu")
+    n = len(na64_sample)
+    r = count_signal(cfg, na64_sample, sigma_pb=1.0)
+    eps = r.efficiency
+    assert eps == pytest.approx(0.1739, abs=1e-12)
+    assert r.efficiency_error == pytest.approx(math.sqrt(eps * (1 - eps) / n), rel=1e-12)
+    assert r.efficiency_error < math.sqrt(eps / n) / 1.05  # not the old √Σw²/N
+
+    # weighted events: ε of 40 independent sub-samples of 250 events scatter by δε
+    rng = np.random.default_rng(7)
+    weighted = na64_sample.select(np.arange(n))
+    weighted.weight = rng.exponential(1.0, n)
+    idx = rng.permutation(n).reshape(40, 250)
+    subs = [count_signal(cfg, weighted.select(i), sigma_pb=1.0) for i in idx]
+    effs = np.array([s.efficiency for s in subs])
+    errs = np.array([s.efficiency_error for s in subs])
+    x = np.where(Counter(cfg).selected(weighted), weighted.weight, 0.0)
+    for s, i in zip(subs, idx, strict=True):
+        assert s.efficiency_error == pytest.approx(x[i].std() / math.sqrt(len(i)), rel=1e-9)
+    # sample variance of 40 values: relative error sqrt(2/39) = 23 %; 4σ band
+    ratio = effs.std(ddof=1) / np.sqrt(np.mean(errs**2))
+    assert abs(ratio - 1.0) < 4 * math.sqrt(1 / 78)
+
+
+def test_prompt_reach_error_is_half_the_relative_signal_error():
+    """Prompt decays: N ∝ (C/Λ)², so δ(C/Λ)/(C/Λ) = ½ δN/N (scan.reach_error)."""
+    from alpgen.reach import ReweightSample, reach_error, solve_sample
+
+    n = 50
+    sample = ReweightSample(
+        c_ref=1.0,
+        n_ref=12.0,
+        weight=np.ones(n),
+        ell_mm=np.full(n, np.nan),
+        lam_ref_mm=np.full(n, np.inf),
+        channel=np.full(n, -1),
+        width_vis_ref=1e-6,
+        width_inv=0.0,
+    )
+    root = solve_sample(sample, 3.0).reach
+    assert root == pytest.approx(math.sqrt(3.0 / 12.0), rel=1e-9)
+    assert reach_error(sample, root, 0.1) == pytest.approx(0.5 * 0.1 * root, rel=1e-6)

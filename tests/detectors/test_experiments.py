@@ -1,4 +1,7 @@
-"""Experiment selections: efficiencies equal the fractions put into synthetic samples."""
+"""Experiment selections as unit tests of the cut logic on hand-made batches: each cut keeps
+exactly the events whose truth labels say it should. These recover only what the fixture put
+in; the efficiencies users get are checked on real runs against independent numbers in
+tests/detectors/test_selections_on_runs.py."""
 
 from __future__ import annotations
 
@@ -104,7 +107,6 @@ def test_thin_target_visible_charge_flip(synth, mode_sampler):
     cfg0 = cfg.replace(resolution_mm=0.0)
     exact = np.mean((labels == "flip") & (t1 == "3pi") & (t2 == "3pi_pi0"))
     assert _pass(cfg0, b).mean() == pytest.approx(exact, abs=1e-12)
-    assert exact == pytest.approx(0.5 * 0.15**2, abs=4 * np.sqrt(0.011 / n))
 
 
 def test_ultimate_keeps_half_for_visible(synth, mode_sampler):

@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 
 from alpgen.constants import CTAU_TAU_MM, M_MU, M_TAU
+from alpgen.decays import chain, registry
 from alpgen.detectors import fastsim
 from alpgen.detectors.config import DetectorConfig
 from alpgen.detectors.counting import count_signal
 from alpgen.events import EventBatch
 from alpgen.model import ALPModel
-
-chain = pytest.importorskip("alpgen.decays.chain")
-registry = pytest.importorskip("alpgen.decays.registry")
 
 N = 6000
 

@@ -82,5 +82,18 @@ def test_model_json(capsys):
 
 
 def test_model_table(capsys):
+    """The table shows the same numbers as ``model --json`` (6 significant digits)."""
+    assert main(["model", str(CARD), "--json"]) == 0
+    ref = json.loads(capsys.readouterr().out)
     assert main(["model", str(CARD)]) == 0
-    assert "ctau_a_mm" in capsys.readouterr().out
+    rows = {}
+    for line in capsys.readouterr().out.splitlines():
+        cells = [c.strip() for c in line.strip("│┃ ").split("│")]
+        if len(cells) == 2 and cells[0] in ref:
+            rows[cells[0]] = cells[1]
+    numeric = {k: v for k, v in ref.items() if isinstance(v, float | int) and v is not True}
+    assert set(numeric) <= set(rows)
+    for key, value in numeric.items():
+        assert float(rows[key]) == pytest.approx(value, rel=1e-5, abs=1e-300), key
+    lo, hi = ref["g2_band_C_over_Lambda_invTeV"]
+    assert rows["g2_band_C_over_Lambda_invTeV"] == f"[{lo:.4g}, {hi:.4g}]"

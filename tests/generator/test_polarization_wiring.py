@@ -13,6 +13,7 @@ vanishes at θ = π/2 (pure scalar) at every phase-space point, and is non-zero 
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -118,3 +119,54 @@ def test_unpolarized_switch(polarized, unpolarized):
     np.testing.assert_allclose(a, a_pol)
     assert a.mean() > 10.0 / math.sqrt(N)
     assert abs(h.mean() - a.mean()) > N_SIGMA * math.sqrt(np.sum(1.0 - a**2)) / N
+
+
+def test_spectrum_beam_charge_sets_pdg_ids_and_helicity_sign():
+    """FASERν2 (μ⁺ and μ⁻ from the spectrum, θ = π/4): every event's beam charge is drawn from
+    the spectrum's charge fraction at its energy; the beam and τ PDG ids carry that charge
+    (μ⁻ → τ⁻, μ⁺ → τ⁺), and so does the τ helicity: CP maps μ⁻ N → τ⁻ N a with τ helicity h to
+    μ⁺ N → τ⁺ N a with −h, so on μ⁺ events ⟨h⟩ = −⟨2P⁻ − 1⟩ with P⁻ the μ⁻ probability on the
+    same momenta."""
+    n = 6000
+    card = load_card(
+        CARD.parent / "fasernu2.toml", [f"run.events={n}", "production.precision=0.05"]
+    )
+    source = Engine(card)
+    batch = next(source.batches())
+    pid_beam, pid_tau = batch.pid[:, SLOT_BEAM], batch.pid[:, SLOT_LEPTON]
+    assert set(np.unique(pid_beam)) == {-13, 13}
+    np.testing.assert_array_equal(pid_tau, 15 * np.sign(pid_beam))
+    minus = pid_beam == 13
+
+    # charge fractions in energy bins against the spectrum (σ does not depend on the charge)
+    spec = source.integrated.params.spectrum
+    energy = batch.p[:, SLOT_BEAM, 3]
+    edges = np.quantile(energy, np.linspace(0, 1, 7))
+    for lo, hi in itertools.pairwise(edges):
+        sel = (energy >= lo) & (energy < hi)
+        f = spec.fraction_minus(energy[sel])
+        expected, var = f.sum(), (f * (1 - f)).sum()
+        assert abs(minus[sel].sum() - expected) < N_SIGMA * math.sqrt(var) + 1, (lo, hi)
+
+    model = card.alp_model()
+    p = batch.p
+    prob_minus = tau_helicity_probability(
+        p[:, SLOT_BEAM],
+        p[:, SLOT_TARGET],
+        p[:, SLOT_LEPTON],
+        p[:, SLOT_RECOIL],
+        p[:, SLOT_ALP],
+        batch.m[0, SLOT_BEAM],
+        batch.m[0, SLOT_LEPTON],
+        model.g * math.sin(card.model.theta),
+        model.g * math.cos(card.model.theta),
+        m_a=card.model.m_a,
+        charge=-1,
+    )
+    a = np.where(minus, 2 * prob_minus - 1, -(2 * prob_minus - 1))
+    h = batch.spin[:, SLOT_LEPTON]
+    for sel in (minus, ~minus):
+        sigma = math.sqrt(np.sum(1.0 - a[sel] ** 2)) / sel.sum()
+        assert abs(h[sel].mean() - a[sel].mean()) < N_SIGMA * sigma
+        assert abs(a[sel].mean()) > 2 * N_SIGMA / math.sqrt(sel.sum())
+    assert np.sign(h[minus].mean()) == -np.sign(h[~minus].mean())

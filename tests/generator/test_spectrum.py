@@ -96,3 +96,40 @@ def test_zero_node_is_linear():
     assert spec.dn_de_at(2.5) == pytest.approx(1.0)
     assert spec.integral() == pytest.approx(2.0 + 1.0)
     assert spec.integral(2.5, 3.0) == pytest.approx(0.5 * 1.0 * 0.5)
+
+
+def _spectra():
+    from pathlib import Path
+
+    card = Path(__file__).resolve().parents[2] / "cards" / "data" / "fasernu_run3_muon_spectrum.csv"
+    e = np.array([10.0, 30.0, 100.0, 101.0, 400.0, 1000.0])
+    f = np.array([5.0, 1.0, 0.2, 0.0, 0.0, 3e-3])  # zero nodes: linear segments
+    return [
+        load_spectrum(card),
+        BeamSpectrum(energies=e, dn_de_minus=0.3 * f, dn_de_plus=0.7 * f),
+        BeamSpectrum(
+            energies=np.array([1.0, 2.0, 4.0]),
+            dn_de_minus=np.array([4.0, 2.0, 1.0]),  # index −1 exactly: the logarithmic case
+            dn_de_plus=np.zeros(3),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("spec", _spectra(), ids=["fasernu_card", "zero_nodes", "E^-1"])
+def test_integrand_spectrum_equals_beam_spectrum(spec):
+    """The production integrand's own spectrum integral and interpolation
+    (``production.integrand.spectrum_integral``/``spectrum_value``, used to normalise and
+    evaluate φ(E) inside the numba kernels) equal :class:`BeamSpectrum`'s."""
+    from alpgen.production.integrand import spectrum_integral, spectrum_value
+
+    e, f = np.asarray(spec.energies, float), np.asarray(spec.dn_de, float)
+    assert spectrum_integral(e, f) == pytest.approx(spec.integral(), rel=1e-12)
+    rng = np.random.default_rng(11)
+    pts = np.exp(rng.uniform(np.log(e[0]), np.log(e[-1]), 500))
+    pts = np.concatenate([pts, e])
+    kernel = np.array([spectrum_value(x, e, f) for x in pts])
+    np.testing.assert_allclose(kernel, spec.dn_de_at(pts), rtol=1e-12, atol=0.0)
+    # and ∫ of the interpolant by brute-force quadrature
+    x = np.unique(np.concatenate([np.geomspace(e[0], e[-1], 200_001), e]))
+    y = spec.dn_de_at(x)
+    assert np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)) == pytest.approx(spec.integral(), rel=1e-6)

@@ -179,6 +179,52 @@ def test_frame_polarization_limits():
     assert pl[1] == pytest.approx(-1.0, abs=1e-12)
 
 
+def _boost_matrix(beta: np.ndarray) -> np.ndarray:
+    """Lorentz boost Λ (acting on (px, py, pz, E)) that takes a frame at rest to velocity β⃗."""
+    b2 = float(beta @ beta)
+    g = 1.0 / math.sqrt(1.0 - b2)
+    lam = np.eye(4)
+    lam[3, 3] = g
+    lam[3, :3] = lam[:3, 3] = g * beta
+    lam[:3, :3] += (g - 1.0) * np.outer(beta, beta) / b2
+    return lam
+
+
+def _mdot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a[3] * b[3] - a[:3] @ b[:3])
+
+
+@pytest.mark.parametrize(("m_a", "m", "m_other"), [(3.0, M_TAU, M_MU), (2.0, M_TAU, M_MU)])
+def test_frame_polarization_vs_explicit_spin_boost(m_a, m, m_other):
+    """At random ALP momenta and decay angles: the spin four-vector of helicity +1 in the ALP
+    frame, s* = (|k*|/m n̂*, E*/m), boosted to the lab with an explicit Lorentz matrix and
+    projected on the lab helicity axis (P_L = −s·s_hel) gives frame_polarization."""
+    rng = np.random.default_rng(2024)
+    k_star = math.sqrt((m_a**2 - (m + m_other) ** 2) * (m_a**2 - (m - m_other) ** 2)) / (2 * m_a)
+    e_star = math.hypot(k_star, m)
+    n = 200
+    parents, daughters, expected = [], [], []
+    for _ in range(n):
+        p_par = rng.normal(size=3) * 10.0 ** rng.uniform(-1, 2.5)  # 0.1–300 GeV
+        e_par = math.sqrt(p_par @ p_par + m_a**2)
+        lam = _boost_matrix(p_par / e_par)
+        nhat = rng.normal(size=3)
+        nhat /= np.linalg.norm(nhat)
+        k_rest = np.array([*(k_star * nhat), e_star])
+        s_rest = np.array([*(e_star / m * nhat), k_star / m])
+        k_lab, s_lab = lam @ k_rest, lam @ s_rest
+        assert _mdot(s_lab, s_lab) == pytest.approx(-1.0, abs=1e-9)
+        assert _mdot(s_lab, k_lab) == pytest.approx(0.0, abs=1e-9 * k_lab[3])
+        kabs = np.linalg.norm(k_lab[:3])
+        s_hel = np.array([*(k_lab[3] / m * k_lab[:3] / kabs), kabs / m])
+        parents.append([*p_par, e_par])
+        daughters.append(k_lab)
+        expected.append(-_mdot(s_lab, s_hel))
+    pl = frame_polarization(np.array(parents), m_a, np.array(daughters), m, m_other)
+    np.testing.assert_allclose(pl, expected, rtol=0, atol=1e-9)
+    assert np.ptp(expected) > 1.0  # the random angles do reach both signs of P_L
+
+
 def test_daughter_helicity_sampling():
     rng = np.random.default_rng(5)
     n = 40000

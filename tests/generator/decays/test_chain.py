@@ -15,19 +15,35 @@ from alpgen.events import SLOT_ALP, SLOT_LEPTON, STATUS_DECAYED, STATUS_FINAL, E
 from alpgen.model import ALPModel
 
 
-def hard_batch(
-    n, ma=3.0, p_tau=(0.5, 0.0, 200.0), p_alp=(0.0, 0.3, 800.0), spin=0.0, tau_pid=15, rng=None
-):
+def _momenta(rng, n, p_lo, p_hi, theta_max):
+    """[n, 3] momenta: |p| log-uniform in [p_lo, p_hi] GeV, polar angle < theta_max, any φ."""
+    p = np.exp(rng.uniform(math.log(p_lo), math.log(p_hi), n))
+    th = theta_max * np.sqrt(rng.random(n))
+    ph = 2 * math.pi * rng.random(n)
+    return p[:, None] * np.stack(
+        [np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], axis=1
+    )
+
+
+def hard_batch(n, ma=3.0, p_tau=None, p_alp=None, spin=0.0, tau_pid=15, rng=None):
+    """Hard-process records as the pipeline writes them: every event has its own τ and ALP
+    momenta (unless ``p_tau``/``p_alp`` fix them), on shell, and its own interaction point
+    0 ≤ z ≤ 20 mm on the beam axis with ct = z (the ultra-relativistic beam)."""
+    rng = np.random.default_rng(20240) if rng is None else rng
     ev = EventBatch.empty(n)
     ev.n_particles[:] = 5
     ev.pid[:, :5] = [13, 1000822080, tau_pid, 1000822080, PID_ALP]
     ev.status[:, :5] = [4, 4, 1, 1, 1]
     ev.m[:, 2], ev.m[:, 4] = M_TAU, ma
-    ev.p[:, 2, :3] = p_tau
-    ev.p[:, 2, 3] = math.sqrt(sum(x * x for x in p_tau) + M_TAU**2)
-    ev.p[:, 4, :3] = p_alp
-    ev.p[:, 4, 3] = math.sqrt(sum(x * x for x in p_alp) + ma**2)
-    ev.vertex[:, 2:5, 2] = 3.0  # production point at z = 3 mm, ct = 0
+    pt = _momenta(rng, n, 20.0, 800.0, 0.01) if p_tau is None else np.broadcast_to(p_tau, (n, 3))
+    pa = _momenta(rng, n, 50.0, 1000.0, 0.005) if p_alp is None else np.broadcast_to(p_alp, (n, 3))
+    ev.p[:, 2, :3] = pt
+    ev.p[:, 2, 3] = np.sqrt(np.sum(pt**2, axis=1) + M_TAU**2)
+    ev.p[:, 4, :3] = pa
+    ev.p[:, 4, 3] = np.sqrt(np.sum(pa**2, axis=1) + ma**2)
+    z = rng.uniform(0.0, 20.0, n)
+    ev.vertex[:, :5, 2] = z[:, None]
+    ev.vertex[:, :5, 3] = z[:, None]
     ev.spin[:, 2] = spin
     ev.beam_energy[:] = 1000.0
     return ev
@@ -80,23 +96,28 @@ def test_decay_lengths(decayed):
     ev, model, out = decayed
     n = len(out)
     rows = np.arange(n)
-    # τ from production: lab decay length exponential with mean |p|/m cτ
+    # τ from production: lab decay length exponential with mean λ_i = |p_i|/m cτ per event,
+    # so L_i/λ_i is Exp(1)
     d0 = out.daughter[rows, SLOT_LEPTON, 0]
     disp = out.vertex[rows, d0] - out.vertex[rows, SLOT_LEPTON]
     length = np.linalg.norm(disp[:, :3], axis=1)
-    p = np.linalg.norm(ev.p[0, SLOT_LEPTON, :3])
-    mean = p / M_TAU * CTAU_TAU_MM
-    assert abs(length.mean() / mean - 1) < 4 / math.sqrt(n)
-    assert abs(length.std() / mean - 1) < 6 / math.sqrt(n)  # exponential: σ = mean
-    # along the momentum, and ct = L/β
-    unit = ev.p[0, SLOT_LEPTON, :3] / p
-    assert np.allclose(disp[:, :3], length[:, None] * unit[None, :], atol=1e-12)
-    assert np.allclose(disp[:, 3], length * ev.p[0, SLOT_LEPTON, 3] / p, rtol=1e-12)
-    # ALP: mean βγ cτ_a from the model
+    p_tau = ev.p[:, SLOT_LEPTON]
+    p = np.linalg.norm(p_tau[:, :3], axis=1)
+    u = length / (p / M_TAU * CTAU_TAU_MM)
+    assert abs(u.mean() - 1) < 4 / math.sqrt(n)
+    assert abs(u.std() - 1) < 6 / math.sqrt(n)  # exponential: σ = mean
+    # along each τ's momentum, from its own interaction point, and Δct = L/β
+    np.testing.assert_allclose(out.vertex[rows, SLOT_LEPTON], ev.vertex[rows, SLOT_LEPTON])
+    np.testing.assert_allclose(disp[:, :3], length[:, None] * p_tau[:, :3] / p[:, None], atol=1e-12)
+    np.testing.assert_allclose(disp[:, 3], length * p_tau[:, 3] / p, rtol=1e-12, atol=1e-12)
+    # ALP: mean βγ cτ_a from the model, event by event
     d0 = out.daughter[rows, SLOT_ALP, 0]
-    la = np.linalg.norm(out.vertex[rows, d0, :3] - ev.vertex[rows, SLOT_ALP, :3], axis=1)
-    pa = np.linalg.norm(ev.p[0, SLOT_ALP, :3])
-    assert abs(la.mean() / (pa / model.m_a * model.ctau_mm) - 1) < 4 / math.sqrt(n)
+    dv = out.vertex[rows, d0] - ev.vertex[rows, SLOT_ALP]
+    la = np.linalg.norm(dv[:, :3], axis=1)
+    pa = np.linalg.norm(ev.p[:, SLOT_ALP, :3], axis=1)
+    ua = la / (pa / model.m_a * model.ctau_mm)
+    assert abs(ua.mean() - 1) < 4 / math.sqrt(n)
+    np.testing.assert_allclose(dv[:, 3], la * ev.p[:, SLOT_ALP, 3] / pa, rtol=1e-12, atol=1e-12)
     # τ from the ALP starts at the ALP decay point
     tslot = np.where(np.abs(out.pid[rows, d0]) == 15, d0, d0 + 1)
     assert np.allclose(out.vertex[rows, tslot], out.vertex[rows, d0])

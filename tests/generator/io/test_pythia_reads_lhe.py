@@ -1,5 +1,6 @@
-"""Optional: Pythia 8 reads alpgen's fixed-target LHE file and decays its τ's (skipped unless
-``pythia8mc`` is installed; CI does not install it). Settings as in DESIGN.md / README."""
+"""Pythia 8 reads alpgen's fixed-target LHE file and decays its τ's (the ``pythia`` extra;
+skipped locally without ``pythia8mc``, never in CI, which installs it and fails on skips).
+Settings as in DESIGN.md / README."""
 
 from __future__ import annotations
 
