@@ -232,7 +232,12 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .detect import detect_file
 
     return detect_file(
-        args.file, args.detector, args.set or (), sigma_pb=args.sigma_pb, json_out=args.json
+        args.file,
+        args.detector,
+        args.set or (),
+        sigma_pb=args.sigma_pb,
+        json_out=args.json,
+        allow_truncated=args.allow_truncated,
     )
 
 
@@ -300,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="cross section in pb (default: read from the file)",
+    )
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="use the complete events of a truncated or damaged file (normalised by them)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_detect)

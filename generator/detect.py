@@ -15,6 +15,16 @@ from typing import Any
 
 from .card import parse_set
 from .errors import CardError
+from .io.checks import (
+    check_sigma_pb,
+    input_note,
+    input_record,
+    json_safe,
+    readable_events,
+    selection_note,
+    stdout_to_stderr,
+    verify_event_file,
+)
 
 
 def _detector_section(name: str, overrides: Iterable[str]) -> dict[str, Any]:
@@ -34,8 +44,12 @@ def detect_file(
     *,
     sigma_pb: float | None = None,
     json_out: bool = False,
+    allow_truncated: bool = False,
 ) -> int:
-    """Run detector ``detector`` on the HepMC3 file ``path``; returns the exit status."""
+    """Run detector ``detector`` on the HepMC3 file ``path``; returns the exit status.
+
+    The file is checked first (format, completeness: :mod:`alpgen.io.checks`); a damaged one
+    is an error unless ``allow_truncated``, which uses and normalises by its complete events."""
     from .detectors.config import DetectorConfig, DetectorConfigError
     from .detectors.counting import count_signal, format_table
     from .io.hepmc import read_hepmc3
@@ -48,17 +62,23 @@ def detect_file(
     file = Path(path)
     if not file.is_file():
         raise CardError("FILE", f"{path!r} does not exist or is not a file")
-    try:
-        batch = read_hepmc3(file)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise CardError("FILE", f"{path!r} is not a readable HepMC3 file: {exc}") from None
+    # -- issue 16: --sigma-pb range, format and completeness; HepMC3's messages to stderr --
+    check_sigma_pb(sigma_pb, "--sigma-pb")
+    check = verify_event_file(file, allow_truncated=allow_truncated)
+    with stdout_to_stderr(), readable_events(check) as events_file:
+        try:
+            batch = read_hepmc3(events_file)
+            run_info = _run_info(events_file)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise CardError("FILE", f"{path!r} is not a readable HepMC3 file: {exc}") from None
+    # -------------------------------------------------------------------------------------
     if len(batch) == 0:
         raise CardError("FILE", f"{path!r} contains no events")
-    run_info = _run_info(file)
     if sigma_pb is None:
         sigma_pb = run_info.get("sigma_pb")
         if sigma_pb is None:
             raise CardError("--sigma-pb", "the file carries no cross section; give --sigma-pb")
+        check_sigma_pb(sigma_pb, f"the cross section in {path}")
     card = run_info.get("card", {})
     material = config.target_material or card.get("target", {}).get("material")
     thickness = config.target_thickness_cm or card.get("target", {}).get("thickness_cm")
@@ -78,10 +98,13 @@ def detect_file(
         n_generated=len(batch),
         coupling_C_over_Lambda=c_over_lambda,
     )
+    # -- issue 16: say what was read and, if nothing passed, why --------------------------
+    notes = [n for n in (input_note(check), selection_note(result, config, run_info)) if n]
     if json_out:
-        print(json.dumps(result.to_dict(), indent=2))
+        out = json_safe({**result.to_dict(), "input": input_record(check)})
+        print(json.dumps(out, indent=2, allow_nan=False))
     else:
-        print(format_table(result))
+        print("\n".join([format_table(result), *notes]))
     return 0
 
 
