@@ -144,7 +144,8 @@ def cmd_xsec(args: argparse.Namespace) -> int:
     from .engine import compute_cross_section
 
     card = _card(args, check_decays=False)  # the production σ does not depend on decays
-    out = compute_cross_section(card, precision=args.precision).cross_section.to_dict()
+    xs = compute_cross_section(card, precision=args.precision, allow_zero=False)
+    out = xs.cross_section.to_dict()
     if args.json:
         print(json.dumps(out, indent=2, allow_nan=False))
         return 0
@@ -337,10 +338,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "precision", None) is not None and not 0 < args.precision < 0.5:
-        parser.exit(
-            EXIT_USAGE, f"alpgen: error: --precision {args.precision}: must be in (0, 0.5)\n"
-        )
+    if getattr(args, "precision", None) is not None:
+        from .limits import precision_error
+
+        why = precision_error(args.precision)
+        if why is not None:
+            parser.exit(EXIT_USAGE, f"alpgen: error: --precision {args.precision}: {why}\n")
     _configure_logging(logging.WARNING if _quiet(args) else logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
