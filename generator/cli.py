@@ -195,7 +195,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
         masses = parse_masses(args.masses, log=args.log)
     except ValueError as exc:
         raise UsageError(f"--masses {args.masses!r}: {exc}") from None
-    out = Path(args.out) if args.out is not None else Path("runs") / f"{card.run.name}_scan"
+    # --out names the scan's directory; --set output.dir gives its default; not both
+    set_dir = any(o.split("=", 1)[0].strip() == "output.dir" for o in card.overrides)
+    if args.out is not None and set_dir:
+        raise UsageError("give the scan's output directory once: --out or --set output.dir")
+    if args.out is not None:
+        out = Path(args.out)
+    elif set_dir:
+        out = Path(card.output.dir)
+    else:
+        out = Path("runs") / f"{card.run.name}_scan"
     with _progress_bar(True, "scan (masses)", "pt") as update:
         result = scan_card(
             card,
@@ -288,7 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a local dask cluster with N workers (default: process pool)",
     )
     p.add_argument("--scheduler", default=None, help="address of an existing dask scheduler")
-    p.add_argument("--out", default=None, help="output directory (default: runs/<name>_scan)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output directory (default: --set output.dir if given, else runs/<name>_scan)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output directory")
     p.set_defaults(func=cmd_scan)
 
