@@ -24,7 +24,7 @@ import numpy as np
 from ._version import __version__
 from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, model_summary
 from .errors import OutputError
-from .interrupts import critical
+from .interrupts import critical, debug_pause
 from .io.metadata import RunMetadata, collect_versions
 from .reach import SignalCounter, SignalResult
 from .streams import STREAM_PILOT, rng_for
@@ -117,6 +117,7 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
 
     out = outdir.path
     timer = StageTimer()
+    log.info("integrating σ to %.2g%% relative precision", 100 * card.production.precision)
     engine = Engine(card, timer=timer)
     xs = engine.cross_section
     log.info(
@@ -192,6 +193,7 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
         if counter is not None:
             signal_result = counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
             summary["detector"] = signal_result.to_dict()
+        debug_pause("summary")  # test hook (ALPGEN_DEBUG_PAUSE), a no-op otherwise
         summary_file = AtomicFile(out / "summary.json", binary=False)
         stack.callback(summary_file.abort)  # discarded unless committed below
         fh = summary_file.open()

@@ -291,6 +291,10 @@ class AtomicWriter:
             self.abort()
 
 
+class _Undo(Exception):
+    """Internal: roll back a commit interrupted by a signal."""
+
+
 class Commit:
     """Several prepared files renamed into place together, or none of them.
 
@@ -307,20 +311,30 @@ class Commit:
         self.stale = list(stale or ())
 
     def run(self) -> None:
+        from .. import interrupts
+
         done: list[AtomicFile] = []
         try:
             for f in self.files:
                 f.prepare()
-            for f in self.files:
-                f.publish()
-                done.append(f)
+            interrupts.check()  # a signal before the renames: nothing is committed
+            with interrupts.critical():
+                for f in self.files:
+                    f.publish()
+                    done.append(f)
+                if interrupts.pending() is not None:
+                    # a signal during the renames: undo them, so that an interrupted
+                    # command never leaves final-named files (raised as the block ends)
+                    raise _Undo
         except BaseException:
             for f in done:
                 with contextlib.suppress(OSError):
                     f.path.unlink()
             for f in self.files:
                 f.abort()
+            interrupts.check()
             raise
+        interrupts.mark_finished()
         new = {f.path for f in self.files}
         for path in self.stale:
             if path in new:
