@@ -102,6 +102,7 @@ def detect_file(
     notes = [n for n in (input_note(check), selection_note(result, config, run_info)) if n]
     if json_out:
         out = json_safe({**result.to_dict(), "input": input_record(check)})
+        out["sensitivity"] = "ok" if out.get("reach_fixed_br_invTeV") is not None else "none"
         print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print("\n".join([format_table(result), *notes]))

@@ -319,10 +319,14 @@ class SignalResult:
     reach: ReachResult
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``detector`` block of summary.json: the detector result and the reach keys."""
+        """The ``detector`` block of summary.json: the detector result, the reach keys (null
+        where undefined) and ``sensitivity``: ``"ok"`` when a reach exists, else ``"none"``."""
+        from .io.jsonutil import json_safe
+
         d = self.detector.to_dict()
         d.update(self.reach.to_dict())
-        return d
+        d["sensitivity"] = "ok" if d.get("reach_C_over_Lambda_invTeV") is not None else "none"
+        return dict(json_safe(d))
 
 
 class SignalCounter:

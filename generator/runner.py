@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ._version import __version__
 from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, model_summary
 from .errors import OutputError
@@ -258,18 +256,10 @@ def _duration(seconds: float) -> str:
 
 
 def _dumps(obj: Any) -> str:
-    """Strict JSON (no NaN/Infinity: undefined numbers are already ``None``)."""
-    return json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    """Strict JSON: NaN/Infinity become null (:func:`alpgen.io.jsonutil.json_safe`)."""
+    from .io.jsonutil import dumps
 
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    return dumps(obj)
 
 
 def _metadata(card: RunCard, integrated: Integrated) -> RunMetadata:

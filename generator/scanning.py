@@ -495,17 +495,9 @@ class ScanResult:
 
 def _json_safe(obj: Any) -> Any:
     """Plain JSON data: numpy scalars and arrays unwrapped, NaN and ±inf as ``None``."""
-    if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    from .io.jsonutil import json_safe
+
+    return json_safe(obj)
 
 
 def scan_card(

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from .jsonutil import json_safe  # re-exported for alpgen detect
+
 __all__ = [
     "HEPMC3_END",
     "EventFileCheck",
@@ -359,17 +361,6 @@ def check_sigma_pb(sigma_pb: float | None, what: str) -> None:
         return
     if not (isinstance(sigma_pb, int | float) and math.isfinite(sigma_pb) and sigma_pb > 0):
         raise UsageError(f"{what}: {sigma_pb!r} is not allowed: must be a finite number > 0 (pb)")
-
-
-def json_safe(obj: Any) -> Any:
-    """Plain JSON data: NaN and ±inf become ``None`` (strict JSON has neither)."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def selection_note(result: Any, config: Any, run_info: dict[str, Any]) -> str:
