@@ -414,7 +414,22 @@ class SignalCounter:
         dres = self.counter.result(
             sigma_pb=sigma_pb, n_generated=n_generated, coupling_C_over_Lambda=self.c_ref
         )
-        return SignalResult(dres, reach_of(dres, self.sample(dres.signal_events), sigma_err_pb))
+        result = SignalResult(dres, reach_of(dres, self.sample(dres.signal_events), sigma_err_pb))
+        reach = result.reach.reach_C_over_Lambda_invTeV
+        if math.isfinite(reach):  # the solver's couplings are not checked like a card's: say so
+            width = self.model.width_visible * (reach / self.c_ref) ** 2
+            width += self.model.width_invisible
+            if width > self.model.m_a:
+                import logging
+
+                logging.getLogger("alpgen").warning(
+                    "the reach C/Λ = %.4g TeV⁻¹ lies where the ALP is wider than its mass "
+                    "(Γ = %.3g GeV > m_a = %g GeV): outside the model's validity",
+                    reach,
+                    width,
+                    self.model.m_a,
+                )
+        return result
 
 
 def reach_of(dres: DetectorResult, sample: ReweightSample, sigma_err_pb: float) -> ReachResult:
