@@ -223,3 +223,22 @@ def test_scan_set_output_dir_is_the_default_of_out(tmp_path, capsys):
     )
     assert rc == 0, capsys.readouterr().err
     assert _names(out) == {"scan.csv", "scan.json", "reach.png"}
+
+
+def test_plain_and_gzip_of_one_format_are_both_complete(tmp_path):
+    """formats = ["hepmc3", "hepmc3.gz"] used to share one writer: the plain file was empty."""
+    from alpgen.io.checks import check_hepmc3
+
+    out = tmp_path / "both"
+    assert _run(out, 'output.formats=["hepmc3","hepmc3.gz","lhe","lhe.gz"]') == 0
+    for name in ("events.hepmc3", "events.hepmc3.gz"):
+        check = check_hepmc3(out / name)
+        assert check.complete and check.n_complete == 300, check
+    import gzip
+
+    plain = (out / "events.lhe").read_bytes()
+    assert plain == gzip.decompress((out / "events.lhe.gz").read_bytes())
+    files = json.loads((out / "summary.json").read_text())["files"]
+    assert sorted(files.values()) == sorted(
+        ["events.hepmc3", "events.hepmc3.gz", "events.lhe", "events.lhe.gz"]
+    )
