@@ -21,8 +21,10 @@ results do not depend on the number of numba threads).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,6 +35,7 @@ __all__ = [
     "DaskBackend",
     "ProcessPoolBackend",
     "SerialBackend",
+    "cap_workers",
     "checksum_task",
     "dask_available",
     "make_backend",
@@ -53,6 +56,53 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
+
+
+#: ``--workers`` is capped at this many workers per core (with a warning).
+MAX_WORKERS_PER_CPU = 2
+#: Seconds to wait for a dask scheduler before giving up (an unreachable one is a user error).
+SCHEDULER_TIMEOUT_S = 5
+
+
+def cap_workers(workers: int | None) -> int | None:
+    """``workers`` limited to :data:`MAX_WORKERS_PER_CPU` × the CPU count, with a warning."""
+    import logging
+
+    cap = MAX_WORKERS_PER_CPU * _cpu_count()
+    if workers is not None and workers > cap:
+        logging.getLogger("alpgen").warning(
+            "--workers %d capped at %d (twice the %d CPUs of this machine)",
+            workers,
+            cap,
+            _cpu_count(),
+        )
+        return cap
+    return workers
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """In a worker: exit as soon as the alpgen process that started it is gone (whatever
+    killed it), so that no worker outlives its command."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.25)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid now belongs to someone else
+                os._exit(1)
+
+    threading.Thread(target=watch, name="alpgen-parent-watch", daemon=True).start()
+
+
+def worker_init(n_threads: int, parent_pid: int) -> None:
+    """Initializer of pool workers: numba threads and the parent watch."""
+    _watch_parent(parent_pid)
+    set_worker_threads(n_threads)
 
 
 def set_worker_threads(n_threads: int) -> int:
@@ -85,7 +135,14 @@ class Backend:
     def __enter__(self) -> Backend:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # an error or an interrupt: stop the workers now, do not wait for them
+            self.terminate()
+
+    def terminate(self) -> None:
+        """Stop the workers at once (idempotent); the default is :meth:`close`."""
         self.close()
 
 
@@ -119,7 +176,10 @@ class ProcessPoolBackend(Backend):
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         threads = max(1, _cpu_count() // n)
         self._pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=ctx, initializer=set_worker_threads, initargs=(threads,)
+            max_workers=n,
+            mp_context=ctx,
+            initializer=worker_init,
+            initargs=(threads, os.getpid()),
         )
 
     def map_unordered(
@@ -135,6 +195,19 @@ class ProcessPoolBackend(Backend):
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def terminate(self) -> None:
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        for p in processes:
+            with contextlib.suppress(Exception):
+                p.terminate()
+        for p in processes:
+            with contextlib.suppress(Exception):
+                p.join(2.0)
+                if p.is_alive():
+                    p.kill()
+        with contextlib.suppress(Exception):
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class DaskBackend(Backend):
@@ -153,7 +226,13 @@ class DaskBackend(Backend):
         if scheduler is not None:
             if n_workers is not None:
                 raise ValueError("give either the number of local workers or a scheduler address")
-            self._client = Client(scheduler)
+            try:
+                self._client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+            except (OSError, TimeoutError) as exc:
+                raise RuntimeError(
+                    f"cannot reach the dask scheduler at {scheduler!r} within "
+                    f"{SCHEDULER_TIMEOUT_S} s ({type(exc).__name__}: {exc})"
+                ) from None
             self.scheduler = scheduler
             self.n_workers = len(self._client.scheduler_info().get("workers", {})) or 1
         else:
@@ -170,7 +249,7 @@ class DaskBackend(Backend):
             self._client = Client(self._cluster)
             self.scheduler = self._cluster.scheduler_address
             self.n_workers = n
-            self._client.run(set_worker_threads, max(1, _cpu_count() // n))
+            self._client.run(worker_init, max(1, _cpu_count() // n), os.getpid())
 
     def map_unordered(
         self, fn: Callable[[Any], Any], tasks: Sequence[Any]
@@ -198,6 +277,23 @@ class DaskBackend(Backend):
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+
+    def terminate(self) -> None:
+        if self._cluster is not None:  # our own workers: kill their processes first
+            for worker in list(getattr(self._cluster, "workers", {}).values()):
+                process = getattr(getattr(worker, "process", None), "process", None)
+                pid = getattr(process, "pid", None)
+                if pid is not None:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            if self._client is not None:
+                self._client.close(timeout=2)
+        self._client = None
+        with contextlib.suppress(Exception):
+            if self._cluster is not None:
+                self._cluster.close(timeout=2)
+        self._cluster = None
 
 
 def make_backend(

@@ -21,6 +21,15 @@ from typing import Any
 
 from .constants import LEPTONS
 from .errors import CardError as CardError  # re-exported: `from alpgen.card import CardError`
+from .limits import (
+    MAX_BEAM_ENERGY_GEV,
+    MAX_C_OVER_LAMBDA,
+    MAX_MASS_GEV,
+    MAX_T_MAX,
+    MAX_THICKNESS_CM,
+    MAX_YUKAWA,
+    precision_error,
+)
 from .model import ALPModel
 from .production.process import global_t_min, production_threshold
 from .targets import TARGETS, Target, get_target
@@ -71,12 +80,21 @@ def _subset_of(*allowed: str) -> Callable[[Any], str | None]:
     return check
 
 
-def _range(lo: float, hi: float, lo_open: bool = False) -> Callable[[Any], str | None]:
+def _range(
+    lo: float, hi: float, lo_open: bool = False, hi_open: bool = False, unit: str = ""
+) -> Callable[[Any], str | None]:
     def check(v: float) -> str | None:
-        ok = (lo < v if lo_open else lo <= v) and v <= hi
-        return None if ok else f"must lie in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        ok = (lo < v if lo_open else lo <= v) and (v < hi if hi_open else v <= hi)
+        low = f"> {lo:g}" if lo_open else f"≥ {lo:g}"
+        high = f"< {hi:g}" if hi_open else f"≤ {hi:g}"
+        where = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        return None if ok else f"must be a number {low} and {high}{unit}: {where} is its range"
 
     return check
+
+
+def _precision(v: float) -> str | None:
+    return precision_error(v)
 
 
 def _int_range(lo: int, hi: int) -> Callable[[Any], str | None]:
@@ -124,7 +142,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "beam": {
         "particle": Key((str,), "mu-", _one_of("mu-", "mu+", "e-", "e+")),
-        "energy": Key(FLOAT, None, _positive, doc="GeV"),
+        "energy": Key(FLOAT, None, _range(0, MAX_BEAM_ENERGY_GEV, True, unit=" GeV"), doc="GeV"),
         "spectrum": Key((str,), None, doc="CSV spectrum (E_GeV, dN_dE_mu_minus, dN_dE_mu_plus)"),
         "polarization": Key(
             FLOAT, 0.0, _range(-1.0, 1.0), doc="longitudinal: mean lab helicity of the beam, −1 … 1"
@@ -132,16 +150,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "target": {
         "material": Key((str,), None, _one_of(*TARGETS), required=True),
-        "thickness_cm": Key(FLOAT, None, _positive, required=True),
+        "thickness_cm": Key(
+            FLOAT, None, _range(0, MAX_THICKNESS_CM, True, unit=" cm"), required=True
+        ),
     },
     "model": {
-        "m_a": Key(FLOAT, None, _positive, required=True, doc="GeV"),
-        "C_over_Lambda": Key(FLOAT, None, _positive, doc="TeV⁻¹"),
-        "g": Key(FLOAT, None, _positive, doc="Yukawa coupling of paper Eq. 3"),
+        "m_a": Key(FLOAT, None, _range(0, MAX_MASS_GEV, True, unit=" GeV"), required=True),
+        "C_over_Lambda": Key(FLOAT, None, _range(0, MAX_C_OVER_LAMBDA, True, unit=" TeV⁻¹")),
+        "g": Key(FLOAT, None, _range(0, MAX_YUKAWA, True), doc="Yukawa coupling of paper Eq. 3"),
         "theta": Key(FLOAT, math.pi / 4, _range(0.0, math.pi), doc="rad"),
         "couplings": Key((str,), "paper", _one_of("paper", "exact")),
-        "m_chi": Key(FLOAT, None, _positive, doc="GeV"),
-        "g_chi": Key(FLOAT, 0.0, _non_negative),
+        "m_chi": Key(FLOAT, None, _range(0, MAX_MASS_GEV, True, unit=" GeV"), doc="GeV"),
+        "g_chi": Key(FLOAT, 0.0, _range(0, MAX_YUKAWA)),
         "eq5_is_total": Key((bool,), False),
     },
     "production": {
@@ -150,13 +170,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
             (list,), ["coherent", "incoherent"], _subset_of("coherent", "incoherent")
         ),
         "atomic_screening": Key((bool,), True),
-        "t_max": Key(FLOAT, 1.0, _positive, doc="GeV²"),
+        "t_max": Key(FLOAT, 1.0, _range(0, MAX_T_MAX, True, unit=" GeV²"), doc="GeV²"),
         "coherent_norm": Key((str,), "Z", _one_of("Z", "Z-1")),
         "a_el": Key(FLOAT, 111.0, _positive, doc="elastic screening constant a·Z^(1/3)·m_e"),
         "a_inel": Key(FLOAT, 571.4, _positive, doc="inelastic screening constant"),
         "ws_a0_fm": Key(FLOAT, 0.79, _positive, doc="Woods–Saxon Yukawa range, fm"),
         "include_pv": Key((bool,), True, doc="keep the P²·𝒜_PV term"),
-        "precision": Key(FLOAT, 0.005, _range(0.0, 0.5, lo_open=True), doc="relative"),
+        "precision": Key(FLOAT, 0.005, _precision, doc="relative"),
     },
     "decays": {
         "alp": Key((str,), "auto", _one_of("auto", "visible", "invisible")),
@@ -490,6 +510,10 @@ def build_card(
     out["formats"] = tuple(out["formats"])
     if out["dir"] is None:
         out["dir"] = str(Path("runs") / run["name"])
+    elif not out["dir"].strip():
+        raise CardError(
+            "output.dir", "is empty; give a directory (or leave it out for runs/<run.name>)"
+        )
 
     detector = doc.get("detector")
     if detector is not None:
@@ -534,8 +558,8 @@ def check_alp_decays(card: RunCard) -> None:
     if card.decays.alp == "visible" and m.m_a <= thr:
         raise CardError(
             "model.m_a",
-            f"{m.m_a:g} GeV is not allowed with decays.alp = 'visible': a → {lep} is closed "
-            f"below m_a = m_{card.beam.flavour} + m_{card.production.lepton_out} = {thr:.4f} GeV",
+            f"{m.m_a!r} GeV is not allowed with decays.alp = 'visible': a → {lep} is closed "
+            f"up to m_a = m_{card.beam.flavour} + m_{card.production.lepton_out} = {thr:.12g} GeV",
         )
     if card.decays.alp == "invisible":
         if m.m_chi is None:
@@ -550,10 +574,44 @@ def check_alp_decays(card: RunCard) -> None:
             raise CardError("model.g_chi", "must be > 0 with decays.alp = 'invisible'")
 
 
+def _bom_hint(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            bom = f.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return ""
+    return " (the file starts with a UTF-8 byte-order mark; save it without one)" if bom else ""
+
+
+def check_width(card: RunCard) -> None:
+    """The ALP's total width must stay below its mass (a narrow, perturbative resonance);
+    the error names the coupling that makes it wide. Only the card's own couplings are
+    checked: the trial couplings of the reach solver are not cards."""
+    model = card.alp_model()
+    m = card.model
+    width = model.width_total
+    if width <= m.m_a:
+        return
+    invisible = model.width_invisible
+    value: float | None
+    if invisible > width - invisible:
+        key, value = "model.g_chi", m.g_chi
+    elif m.g is not None:
+        key, value = "model.g", m.g
+    else:
+        key, value = "model.C_over_Lambda", m.C_over_Lambda
+    raise CardError(
+        key,
+        f"{value!r} gives the ALP a total width of {width:.4g} GeV, above its mass "
+        f"m_a = {m.m_a:g} GeV: no narrow resonance, outside the model's validity; lower it",
+    )
+
+
 def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> None:
-    """Cross-key checks: thresholds, open decay channels (``decays``), files."""
+    """Cross-key checks: thresholds, open decay channels (``decays``), the ALP width, files."""
     if decays:
         check_alp_decays(card)
+    check_width(card)
     m = card.model
     target = card.target_material
     M = target.nucleus_mass
@@ -568,7 +626,9 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
             try:
                 spec = load_spectrum(path)
             except (OSError, ValueError) as exc:
-                raise CardError("beam.spectrum", str(exc)) from None
+                raise CardError("beam.spectrum", str(exc) + _bom_hint(path)) from None
+            if not any(float(v) > 0 for v in spec.dn_de):
+                raise CardError("beam.spectrum", f"{str(path)!r}: every flux value is 0 (no beam)")
             energies = [("beam.spectrum", spec.e_max)]
             beam_raw = card.raw.get("beam", {})
             if spec.has_polarization and "polarization" in beam_raw:
@@ -583,8 +643,8 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
         if energy <= e_thr:
             raise CardError(
                 key,
-                f"{energy:g} GeV is below the production threshold {e_thr:.4g} GeV for "
-                f"m_a = {m.m_a:g} GeV on {target.symbol}",
+                f"{energy!r} GeV is not above the production threshold {e_thr:.12g} GeV for "
+                f"m_a = {m.m_a!r} GeV on {target.symbol}",
             )
         tmin = global_t_min(energy, card.m_in, card.m_out, m.m_a, M)
         if tmin >= card.production.t_max:
@@ -606,7 +666,7 @@ def load_card(
     """Read, override and validate a TOML run card (``check_decays``: see :func:`build_card`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is accepted
     except FileNotFoundError:
         raise CardError("card", f"file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:

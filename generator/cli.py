@@ -144,7 +144,8 @@ def cmd_xsec(args: argparse.Namespace) -> int:
     from .engine import compute_cross_section
 
     card = _card(args, check_decays=False)  # the production σ does not depend on decays
-    out = compute_cross_section(card, precision=args.precision).cross_section.to_dict()
+    xs = compute_cross_section(card, precision=args.precision, allow_zero=False)
+    out = xs.cross_section.to_dict()
     if args.json:
         print(json.dumps(out, indent=2, allow_nan=False))
         return 0
@@ -198,7 +199,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
         masses = parse_masses(args.masses, log=args.log)
     except ValueError as exc:
         raise UsageError(f"--masses {args.masses!r}: {exc}") from None
-    out = Path(args.out) if args.out is not None else Path("runs") / f"{card.run.name}_scan"
+    # --out names the scan's directory; --set output.dir gives its default; not both
+    set_dir = any(o.split("=", 1)[0].strip() == "output.dir" for o in card.overrides)
+    if args.out is not None and set_dir:
+        raise UsageError("give the scan's output directory once: --out or --set output.dir")
+    if args.out is not None:
+        out = Path(args.out)
+    elif set_dir:
+        out = Path(card.output.dir)
+    else:
+        out = Path("runs") / f"{card.run.name}_scan"
     with _progress_bar(True, "scan (masses)", "pt") as update:
         result = scan_card(
             card,
@@ -236,7 +246,13 @@ def cmd_detect(args: argparse.Namespace) -> int:
     from .detect import detect_file
     from .detectors.counting import format_table
 
-    result = detect_file(args.file, args.detector, args.set or (), sigma_pb=args.sigma_pb)
+    result = detect_file(
+        args.file,
+        args.detector,
+        args.set or (),
+        sigma_pb=args.sigma_pb,
+        allow_truncated=args.allow_truncated,
+    )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
         return 0
@@ -248,6 +264,8 @@ def cmd_detect(args: argparse.Namespace) -> int:
         )
     )
     print(f"  coupling: {result.coupling_source}")
+    for note in result.notes:
+        print(note)
     return 0
 
 
@@ -297,7 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a local dask cluster with N workers (default: process pool)",
     )
     p.add_argument("--scheduler", default=None, help="address of an existing dask scheduler")
-    p.add_argument("--out", default=None, help="output directory (default: runs/<name>_scan)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="output directory (default: --set output.dir if given, else runs/<name>_scan)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output directory")
     p.set_defaults(func=cmd_scan)
 
@@ -316,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="cross section in pb (default: read from the file)",
+    )
+    p.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="use the complete events of a truncated or damaged file (normalised by them)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_detect)
@@ -343,10 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "precision", None) is not None and not 0 < args.precision < 0.5:
-        parser.exit(
-            EXIT_USAGE, f"alpgen: error: --precision {args.precision}: must be in (0, 0.5)\n"
-        )
+    if getattr(args, "precision", None) is not None:
+        from .limits import precision_error
+
+        why = precision_error(args.precision)
+        if why is not None:
+            parser.exit(EXIT_USAGE, f"alpgen: error: --precision {args.precision}: {why}\n")
     _configure_logging(logging.WARNING if _quiet(args) else logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

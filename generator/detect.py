@@ -23,6 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from .card import build_card, parse_set
 from .errors import CardError
+from .io.checks import (
+    check_sigma_pb,
+    input_note,
+    input_record,
+    readable_events,
+    selection_note,
+    stdout_to_stderr,
+    verify_event_file,
+)
 
 if TYPE_CHECKING:
     from .card import RunCard
@@ -34,14 +43,23 @@ __all__ = ["DetectResult", "detect_file"]
 
 @dataclass(frozen=True)
 class DetectResult:
-    """The detector result with its reach, and which coupling it used (a sentence)."""
+    """The detector result with its reach, which coupling it used (a sentence), what was read
+    (``input``: the file check, :func:`alpgen.io.checks.input_record`) and report ``notes``
+    (the selection used and, if nothing passed, why; a truncated input)."""
 
     signal: SignalResult
     coupling_source: str
+    input: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The keys of summary.json's ``detector`` block, plus ``coupling_source``."""
-        return {**self.signal.to_dict(), "coupling_source": self.coupling_source}
+        """The keys of summary.json's ``detector`` block (``sensitivity`` included), plus
+        ``coupling_source`` and ``input``."""
+        return {
+            **self.signal.to_dict(),
+            "coupling_source": self.coupling_source,
+            "input": self.input,
+        }
 
 
 def _split_overrides(name: str, overrides: Iterable[str]) -> tuple[dict[str, Any], float | None]:
@@ -84,11 +102,14 @@ def detect_file(
     overrides: Iterable[str] = (),
     *,
     sigma_pb: float | None = None,
+    allow_truncated: bool = False,
 ) -> DetectResult:
     """Run detector ``detector`` (na64mu, fasernu2, thin_target) on the HepMC3 file ``path``.
 
     ``overrides``: ``detector.KEY=VALUE`` and ``model.C_over_Lambda=VALUE`` strings; ``sigma_pb``
-    the cross section (pb) if not the file's. Raises :class:`CardError` on bad input.
+    the cross section (pb) if not the file's. The file is checked first (format, completeness:
+    :mod:`alpgen.io.checks`); a damaged one is an error unless ``allow_truncated``, which uses
+    and normalises by its complete events. Raises :class:`CardError` on bad input.
     """
     from .detectors.config import DetectorConfig, DetectorConfigError
     from .io.hepmc import read_hepmc3
@@ -103,17 +124,21 @@ def detect_file(
     file = Path(path)
     if not file.is_file():
         raise CardError("FILE", f"{str(path)!r} does not exist or is not a file")
-    try:
-        batch = read_hepmc3(file)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise CardError("FILE", f"{str(path)!r} is not a readable HepMC3 file: {exc}") from None
+    check_sigma_pb(sigma_pb, "--sigma-pb")
+    check = verify_event_file(file, allow_truncated=allow_truncated)
+    with stdout_to_stderr(), readable_events(check) as events_file:  # HepMC3 talks on stdout
+        try:
+            batch = read_hepmc3(events_file)
+            run_info = _run_info(events_file)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise CardError("FILE", f"{str(path)!r} is not a readable HepMC3 file: {exc}") from None
     if len(batch) == 0:
         raise CardError("FILE", f"{str(path)!r} contains no events")
-    run_info = _run_info(file)
     if sigma_pb is None:
         sigma_pb = run_info.get("sigma_pb")
         if sigma_pb is None:
             raise CardError("--sigma-pb", "the file carries no cross section; give --sigma-pb")
+        check_sigma_pb(sigma_pb, f"the cross section in {path}")
     sigma_err_pb = float(run_info.get("sigma_err_pb", 0.0)) if "sigma_pb" in run_info else 0.0
     card = _card_from_metadata(run_info.get("card", {}))
     # the target: a --set override, else the file's run, else the experiment's nominal one
@@ -158,7 +183,9 @@ def detect_file(
         n_generated=len(batch),
     )
     counter.add(batch)
-    return DetectResult(counter.result(sigma_pb=sigma_pb, sigma_err_pb=sigma_err_pb), source)
+    signal = counter.result(sigma_pb=sigma_pb, sigma_err_pb=sigma_err_pb)
+    notes = (input_note(check), selection_note(signal.detector, config, run_info))
+    return DetectResult(signal, source, input_record(check), tuple(n for n in notes if n))
 
 
 def _run_info(path: Path) -> dict[str, Any]:

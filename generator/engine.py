@@ -166,14 +166,33 @@ class Integrated:
         )
 
 
-def compute_cross_section(card: RunCard, *, precision: float | None = None) -> Integrated:
+def compute_cross_section(
+    card: RunCard, *, precision: float | None = None, allow_zero: bool = True
+) -> Integrated:
     """Integrate the card's production cross section to ``precision`` (relative; default
-    ``production.precision``) with vegas seeded from the card's seed."""
+    ``production.precision``) with vegas seeded from the card's seed.
+
+    A non-finite σ is always a :class:`CardError` (never a result); σ = 0 is one unless
+    ``allow_zero`` (a scan marks such a mass "no signal")."""
     from .production.integrator import integrate
 
     params = process_params(card)
     prec = card.production.precision if precision is None else precision
     xs = integrate(params, seed=int_seed(card.run.seed, STREAM_VEGAS), precision=prec)
+    values = (xs.sigma_pb, xs.sigma_err_pb, xs.sigma_coherent_pb, xs.sigma_incoherent_pb)
+    if not all(math.isfinite(v) for v in values):
+        raise CardError(
+            "model",
+            f"the cross section is not finite (σ = {xs.sigma_pb!r} pb) for m_a = "
+            f"{card.model.m_a!r} GeV, E = {params.E_beam!r} GeV, C/Λ = {card.C_over_Lambda!r} "
+            "TeV⁻¹: the inputs lie outside the range the integrand is accurate in",
+        )
+    if not allow_zero and not xs.sigma_pb > 0.0:
+        raise CardError(
+            "model.m_a",
+            f"the cross section vanishes for m_a = {card.model.m_a!r} GeV with this beam and "
+            "target (σ = 0 is not a result)",
+        )
     return Integrated(params, xs)
 
 

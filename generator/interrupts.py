@@ -15,7 +15,15 @@ from types import FrameType
 
 from .errors import Interrupted
 
-__all__ = ["CommitGuard", "critical", "handle_signals"]
+__all__ = [
+    "CommitGuard",
+    "check",
+    "critical",
+    "debug_pause",
+    "handle_signals",
+    "mark_finished",
+    "pending",
+]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -24,13 +32,50 @@ class _State:
     installed = False
     depth = 0  # nesting of critical sections
     deferred: int | None = None
+    finished = False  # the command's output is committed: a late signal changes nothing
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    if _State.finished:
+        return
     if _State.depth > 0:
         _State.deferred = signum
         return
     raise Interrupted(signum)
+
+
+def pending() -> int | None:
+    """The signal that arrived during a critical section and is not yet acted on."""
+    return _State.deferred
+
+
+def check() -> None:
+    """Raise :class:`Interrupted` now for a signal deferred by a critical section."""
+    signum, _State.deferred = _State.deferred, None
+    if signum is not None:
+        raise Interrupted(signum)
+
+
+def mark_finished() -> None:
+    """The command's files are committed: from now on a signal is too late to undo them and
+    is ignored (the command exits 0). Only with the handlers installed (the command line)."""
+    if _State.installed:
+        _State.finished = True
+
+
+def debug_pause(stage: str) -> None:
+    """Test hook: ``ALPGEN_DEBUG_PAUSE=<stage>:<seconds>`` sleeps at ``stage`` (after logging
+    ``pausing at <stage>``), so that the signal-timing tests can hit that moment."""
+    import os
+
+    spec = os.environ.get("ALPGEN_DEBUG_PAUSE", "")
+    name, _, seconds = spec.partition(":")
+    if name == stage and seconds:
+        import logging
+        import time
+
+        logging.getLogger("alpgen").info("pausing at %s", stage)
+        time.sleep(float(seconds))
 
 
 @contextmanager
@@ -39,22 +84,29 @@ def handle_signals() -> Iterator[None]:
     restored afterwards)."""
     old = {sig: signal.signal(sig, _handler) for sig in _SIGNALS}
     _State.installed = True
+    _State.finished = False
+    _State.deferred = None
     try:
         yield
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
         _State.installed = False
+        _State.finished = False
 
 
 @contextmanager
 def critical() -> Iterator[None]:
-    """Defer SIGINT/SIGTERM while the block runs (e.g. renaming a run's files into place)."""
+    """Defer SIGINT/SIGTERM while the block runs (e.g. renaming a run's files into place); a
+    signal that arrived meanwhile is raised when the outermost section ends (unless the block
+    failed or called :func:`mark_finished`)."""
     _State.depth += 1
     try:
         yield
     finally:
         _State.depth -= 1
+    if _State.depth == 0 and not _State.finished:
+        check()
 
 
 class CommitGuard:

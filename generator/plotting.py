@@ -31,11 +31,15 @@ def plot_reach(
     ax.errorbar(m[ok], y[ok], yerr=err, marker="o", ms=3, capsize=2, label=label)
     # the MC error as a band, so that it reads as the curve's precision
     ax.fill_between(m[ok], y[ok] - err, y[ok] + err, alpha=0.25, lw=0)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    if ok.any():
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    else:  # no mass has a reach: an empty frame that says so (log axes need data)
+        ax.text(0.5, 0.5, "no sensitivity at any mass", ha="center", transform=ax.transAxes)
     ax.set_xlabel(r"$m_a$ [GeV]")
     ax.set_ylabel(r"$C_{\mu\tau}/\Lambda$ reach [TeV$^{-1}$]")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    if ok.any():
+        ax.legend()
     return fig

@@ -324,10 +324,14 @@ class SignalResult:
     reach: ReachResult
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``detector`` block of summary.json: the detector result and the reach keys."""
+        """The ``detector`` block of summary.json: the detector result, the reach keys (null
+        where undefined) and ``sensitivity``: ``"ok"`` when a reach exists, else ``"none"``."""
+        from .io.jsonutil import json_safe
+
         d = self.detector.to_dict()
         d.update(self.reach.to_dict())
-        return d
+        d["sensitivity"] = "ok" if d.get("reach_C_over_Lambda_invTeV") is not None else "none"
+        return dict(json_safe(d))
 
 
 class SignalCounter:
@@ -436,7 +440,23 @@ class SignalCounter:
         dres = self.counter.result(
             sigma_pb=sigma_pb, n_generated=n_generated, coupling_C_over_Lambda=self.c_ref
         )
-        return SignalResult(dres, reach_of(dres, self.sample(dres.signal_events), sigma_err_pb))
+        result = SignalResult(dres, reach_of(dres, self.sample(dres.signal_events), sigma_err_pb))
+        reach = result.reach.reach_C_over_Lambda_invTeV
+        # the solver's couplings are not checked like a card's: say so
+        if self.model is not None and math.isfinite(reach):
+            width = self.model.width_visible * (reach / self.c_ref) ** 2
+            width += self.model.width_invisible
+            if width > self.model.m_a:
+                import logging
+
+                logging.getLogger("alpgen").warning(
+                    "the reach C/Λ = %.4g TeV⁻¹ lies where the ALP is wider than its mass "
+                    "(Γ = %.3g GeV > m_a = %g GeV): outside the model's validity",
+                    reach,
+                    width,
+                    self.model.m_a,
+                )
+        return result
 
 
 def reach_of(dres: DetectorResult, sample: ReweightSample, sigma_err_pb: float) -> ReachResult:

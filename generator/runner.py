@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -20,12 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ._version import __version__
 from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, model_summary
-from .errors import CardError
-from .interrupts import CommitGuard, critical
+from .errors import OutputError
+from .interrupts import critical, debug_pause
 from .io.metadata import RunMetadata, collect_versions
 from .reach import SignalCounter, SignalResult
 from .streams import STREAM_PILOT, rng_for
@@ -33,6 +30,7 @@ from .streams import STREAM_PILOT, rng_for
 if TYPE_CHECKING:
     from .card import RunCard
     from .engine import Integrated
+    from .io.outdir import OutputDir
 
 __all__ = [
     "BYTES_PER_EVENT",
@@ -69,23 +67,13 @@ class RunResult:
 
 def prepare_output_dir(card: RunCard, force: bool, out_dir: str | Path | None = None) -> Path:
     """Create (or, with ``force``, reuse) the output directory; an existing non-empty one
-    without ``force`` is a :class:`CardError` on ``output.dir``."""
-    out = Path(card.output.dir if out_dir is None else out_dir)
-    if out.exists() and not out.is_dir():
-        raise CardError("output.dir", f"{str(out)!r} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise CardError(
-            "output.dir",
-            f"{str(out)!r} already exists and is not empty; use --force to overwrite it or "
-            "choose another directory",
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CardError("output.dir", f"cannot create {str(out)!r}: {exc.strerror}") from None
-    if not os.access(out, os.W_OK):
-        raise CardError("output.dir", f"{str(out)!r} is not writable")
-    return out
+    without ``force`` is a :class:`CardError` on ``output.dir``. (``run_card`` holds the
+    directory for the whole run with :class:`~alpgen.io.outdir.OutputDir` instead.)"""
+    from .io.outdir import OutputDir
+
+    with OutputDir(card.output.dir if out_dir is None else out_dir, force=force, key="output.dir"):
+        pass
+    return Path(card.output.dir if out_dir is None else out_dir)
 
 
 def estimate(card: RunCard, seconds_per_event: float) -> dict[str, float]:
@@ -113,8 +101,21 @@ def run_card(
     file cannot be written and :class:`~alpgen.errors.Interrupted` on a signal (when the
     command line installed the handlers); no final-named partial file is left in any case.
     """
-    out = prepare_output_dir(card, force, out_dir)
+    from .io.outdir import OutputDir
+
+    with OutputDir(
+        card.output.dir if out_dir is None else out_dir, force=force, key="output.dir"
+    ) as outdir:
+        return _run(card, outdir, progress)
+
+
+def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunResult:
+    """The run inside its locked output directory (see :func:`run_card`)."""
+    from .io.atomic import AtomicFile, Commit
+
+    out = outdir.path
     timer = StageTimer()
+    log.info("integrating σ to %.2g%% relative precision", 100 * card.production.precision)
     engine = Engine(card, timer=timer)
     xs = engine.cross_section
     log.info(
@@ -143,7 +144,6 @@ def run_card(
     meta = _metadata(card, engine.integrated)
     counter = SignalCounter.from_card(card, engine.model, n_generated=n_total)
     with ExitStack() as stack:
-        guard = stack.enter_context(CommitGuard())  # exits last, after the writers commit
         writers = _open_writers(card, out, meta, stack)
         done = 0
         for batch in engine.batches():
@@ -165,31 +165,43 @@ def run_card(
             done += len(batch)
             if progress is not None:
                 progress(done, n_total)
+        for name, w in writers.items():  # trailers, flush, fsync: a full disk shows here
+            t0 = time.perf_counter()
+            w.prepare()
+            timer.add(f"write_{name}", time.perf_counter() - t0)
         files = {name: Path(w.path).resolve() for name, w in writers.items()}
-        guard.arm()  # leaving the stack commits every file: signals wait until it is done
 
-    summary: dict[str, Any] = {
-        **xs.to_dict(),
-        "events": n_total,
-        "unweighting_efficiency": sampler.efficiency,
-        "overweight_fraction": sampler.overweight_fraction,
-        "alp_stable": engine.alp_stable,
-        "seed": card.run.seed,
-        "versions": collect_versions(),
-        "card": card.to_dict(),
-        "card_text": card.text,
-        "overrides": list(card.overrides),
-        "beam": beam_info(engine.integrated.params),
-        "model": model_summary(card),
-        "files": {k: v.name for k, v in files.items()},
-        "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
-    }
-    signal_result = None
-    if counter is not None:
-        signal_result = counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
-        summary["detector"] = signal_result.to_dict()
-    with critical():
-        _write_json(out / "summary.json", summary)
+        summary: dict[str, Any] = {
+            **xs.to_dict(),
+            "events": n_total,
+            "unweighting_efficiency": sampler.efficiency,
+            "overweight_fraction": sampler.overweight_fraction,
+            "alp_stable": engine.alp_stable,
+            "seed": card.run.seed,
+            "versions": collect_versions(),
+            "card": card.to_dict(),
+            "card_text": card.text,
+            "overrides": list(card.overrides),
+            "beam": beam_info(engine.integrated.params),
+            "model": model_summary(card),
+            "files": {k: v.name for k, v in files.items()},
+            "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
+        }
+        signal_result = None
+        if counter is not None:
+            signal_result = counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
+            summary["detector"] = signal_result.to_dict()
+        debug_pause("summary")  # test hook (ALPGEN_DEBUG_PAUSE), a no-op otherwise
+        summary_file = AtomicFile(out / "summary.json", binary=False)
+        stack.callback(summary_file.abort)  # discarded unless committed below
+        fh = summary_file.open()
+        try:
+            fh.write(_dumps(summary) + "\n")
+        except OSError as exc:
+            raise OutputError.from_oserror(summary_file.path, exc) from exc
+        # every file of the run appears together, or none does; signals wait meanwhile
+        with critical():
+            Commit([*(w.atomic for w in writers.values()), summary_file], outdir.stale).run()
     log.info(
         "wrote %s events to %s/ (unweighting efficiency %.1f%%, overweight fraction %.2e)",
         f"{n_total:,}",
@@ -244,25 +256,10 @@ def _duration(seconds: float) -> str:
 
 
 def _dumps(obj: Any) -> str:
-    """Strict JSON (no NaN/Infinity: undefined numbers are already ``None``)."""
-    return json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
+    """Strict JSON: NaN/Infinity become null (:func:`alpgen.io.jsonutil.json_safe`)."""
+    from .io.jsonutil import dumps
 
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    from .io.atomic import atomic_output
-
-    with atomic_output(path, binary=False) as fh:
-        fh.write(_dumps(obj) + "\n")
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, tuple):
-        return list(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    return dumps(obj)
 
 
 def _metadata(card: RunCard, integrated: Integrated) -> RunMetadata:
@@ -286,19 +283,21 @@ def _metadata(card: RunCard, integrated: Integrated) -> RunMetadata:
 
 
 def _open_writers(card: RunCard, out: Path, meta: RunMetadata, stack: ExitStack) -> dict[str, Any]:
+    """One writer per format, keyed ``lhe``/``hepmc3``/``root`` (the full format name, e.g.
+    ``hepmc3.gz``, when a format is asked for both plain and compressed)."""
     writers: dict[str, Any] = {}
     for fmt in card.output.formats:
         gz = fmt.endswith(".gz")
-        if fmt.startswith("lhe"):
+        base = fmt.removesuffix(".gz")
+        key = base if base not in writers else fmt
+        if base == "lhe":
             from .io.lhe import LHEWriter
 
-            writers["lhe"] = stack.enter_context(LHEWriter(out / f"events.{fmt}", meta, gzip=gz))
-        elif fmt.startswith("hepmc3"):
+            writers[key] = stack.enter_context(LHEWriter(out / f"events.{fmt}", meta, gzip=gz))
+        elif base == "hepmc3":
             from .io.hepmc import HepMC3Writer
 
-            writers["hepmc3"] = stack.enter_context(
-                HepMC3Writer(out / f"events.{fmt}", meta, gzip=gz)
-            )
+            writers[key] = stack.enter_context(HepMC3Writer(out / f"events.{fmt}", meta, gzip=gz))
         elif fmt == "root":
             from .io.histograms import HistogramWriter
 

@@ -16,6 +16,7 @@ target at C/Λ_ref.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -34,7 +35,8 @@ from .card import RunCard, build_card
 from .detectors import fastsim
 from .detectors.config import DetectorConfig
 from .engine import Engine
-from .errors import CardError, UsageError
+from .errors import CardError, OutputError, UsageError
+from .io.jsonutil import json_safe
 from .reach import SignalCounter
 from .streams import STREAM_SCAN, int_seed
 
@@ -438,21 +440,6 @@ def write_csv(path: str | Path, table: Sequence[Mapping[str, Any]], columns: Seq
         fh.write(buf.getvalue())
 
 
-def _prepare_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise CardError("scan.out", f"{str(out)!r} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise CardError(
-            "scan.out",
-            f"{str(out)!r} already exists and is not empty; use --force to overwrite it or "
-            "choose another directory with --out",
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CardError("scan.out", f"cannot create {str(out)!r}: {exc.strerror}") from None
-
-
 @dataclass
 class ScanResult:
     """A finished scan: the points, the ``scan.csv`` rows (:data:`CSV_COLUMNS`, mass order),
@@ -463,40 +450,48 @@ class ScanResult:
     metadata: dict[str, Any]
     out_dir: Path | None = None
 
-    def write(self, out_dir: str | Path, *, title: str = "") -> Path:
-        """Write ``scan.csv``, ``scan.json`` and ``reach.png`` into ``out_dir`` (atomically)."""
-        from .io.atomic import atomic_output
+    def write(self, out_dir: str | Path, *, title: str = "", stale: Sequence[Path] = ()) -> Path:
+        """Write ``scan.csv``, ``scan.json`` and ``reach.png`` into ``out_dir``: all three
+        appear together or none does; ``stale`` (an earlier run's files) are removed then."""
+        import matplotlib.pyplot as plt
+
+        from .interrupts import critical
+        from .io.atomic import AtomicFile, Commit
         from .plotting import plot_reach
 
         out = Path(out_dir)
-        write_csv(out / "scan.csv", self.rows, CSV_COLUMNS)
-        with atomic_output(out / "scan.json", binary=False) as fh:
-            fh.write(json.dumps(_json_safe(self.metadata), indent=2, allow_nan=False) + "\n")
-        import matplotlib.pyplot as plt
-
-        fig = plot_reach(self.rows, title=title)
+        files = {
+            "scan.csv": AtomicFile(out / "scan.csv", binary=False),
+            "scan.json": AtomicFile(out / "scan.json", binary=False),
+            "reach.png": AtomicFile(out / "reach.png"),
+        }
         try:
-            with atomic_output(out / "reach.png") as fh:
-                fig.savefig(fh, format="png", dpi=120)
-        finally:
-            plt.close(fig)
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(CSV_COLUMNS)
+            for row in self.rows:
+                writer.writerow([_fmt(row.get(c, "")) for c in CSV_COLUMNS])
+            files["scan.csv"].open().write(buf.getvalue())
+            text = json.dumps(json_safe(self.metadata), indent=2, allow_nan=False) + "\n"
+            files["scan.json"].open().write(text)
+            fig = plot_reach(self.rows, title=title)
+            try:
+                fig.savefig(files["reach.png"].open(), format="png", dpi=120)
+            finally:
+                plt.close(fig)
+            with critical():
+                Commit(list(files.values()), list(stale)).run()
+        except OSError as exc:
+            bad = next((f for f in files.values() if not f.closed), files["scan.csv"])
+            for f in files.values():
+                f.abort()
+            raise OutputError.from_oserror(bad.path, exc) from exc
+        except BaseException:
+            for f in files.values():
+                f.abort()
+            raise
         self.out_dir = out
         return out
-
-
-def _json_safe(obj: Any) -> Any:
-    """Plain JSON data: numpy scalars and arrays unwrapped, NaN and ±inf as ``None``."""
-    if isinstance(obj, Mapping):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def scan_card(
@@ -518,27 +513,67 @@ def scan_card(
     ``out_dir`` without ``force``, bad ``workers``/``scheduler``) raises a
     :class:`~alpgen.errors.AlpgenError` before any work starts.
     """
-    from .backends import make_backend
+    from .backends import cap_workers, make_backend
     from .io.metadata import collect_versions
+    from .io.outdir import OutputDir
 
     masses = np.asarray(list(masses), float)
     if masses.size == 0:
         raise CardError("scan.masses", "no masses to scan")
     if card.detector is None:
         raise CardError("detector", "alpgen scan needs a [detector] table in the card")
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        _prepare_out(out, force)
+    # every check that needs no output directory comes first: a failing scan leaves none
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be ≥ 1, got {workers}")
+    if workers is not None and scheduler is not None:
+        raise UsageError("--workers and --scheduler exclude each other")
+    workers = cap_workers(workers)
     tasks, closed = make_tasks(card, masses, m_chi_ratio=m_chi_ratio, prompt_mm=prompt_mm)
     if not tasks:
         raise CardError(
             "model.m_a", "every mass of the scan is kinematically closed: " + closed[0].message
         )
+    out = Path(out_dir) if out_dir is not None else None
+    with contextlib.ExitStack() as stack:
+        outdir = (
+            stack.enter_context(OutputDir(out, force=force, key="scan.out"))
+            if out is not None
+            else None
+        )
+        return _scan(
+            card,
+            masses,
+            tasks,
+            closed,
+            outdir,
+            make_backend_fn=lambda: make_backend(workers, scheduler, n_tasks=len(tasks)),
+            m_chi_ratio=m_chi_ratio,
+            prompt_mm=prompt_mm,
+            progress=progress,
+            versions=collect_versions,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _scan(
+    card: RunCard,
+    masses: np.ndarray,
+    tasks: list[PointTask],
+    closed: list[PointResult],
+    outdir: Any,
+    *,
+    make_backend_fn: Callable[[], Backend],
+    m_chi_ratio: float | str | None,
+    prompt_mm: float | None,
+    progress: ScanProgressFn | None,
+    versions: Callable[[], dict[str, str]],
+) -> ScanResult:
+    """The scan inside its (locked) output directory, if any (see :func:`scan_card`)."""
     for r in closed:
         log.warning("m_a = %g GeV skipped: %s", r.m_a, r.message)
     try:
-        backend = make_backend(workers, scheduler, n_tasks=len(tasks))
-    except (ValueError, RuntimeError) as exc:
+        backend = make_backend_fn()
+    except (ValueError, RuntimeError, OSError, TimeoutError) as exc:
         raise UsageError(str(exc)) from None
     t0 = time.perf_counter()
     with backend:
@@ -574,10 +609,15 @@ def scan_card(
         "prompt_mm": prompt_mm,
         "backend": backend.describe(),
         "wall_time_s": round(wall, 3),
-        "versions": collect_versions(),
+        "versions": versions(),
         "points": [r.to_dict() for r in results],
     }
     result = ScanResult(results, table, meta)
-    if out is not None:
-        result.write(out, title=f"{card.run.name}: {card.detector.get('name', '')}")
+    if outdir is not None:
+        assert card.detector is not None
+        result.write(
+            outdir.path,
+            title=f"{card.run.name}: {card.detector.get('name', '')}",
+            stale=outdir.stale,
+        )
     return result

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from ..errors import OutputError
 
-__all__ = ["AtomicFile", "AtomicWriter", "OutputError", "atomic_output"]
+__all__ = ["AtomicFile", "AtomicWriter", "Commit", "OutputError", "atomic_output"]
 
 
 class AtomicFile:
@@ -58,6 +58,7 @@ class AtomicFile:
         self._gz: _gzip.GzipFile | None = None
         self._text: io.TextIOWrapper | None = None
         self._done = False
+        self._prepared = False
 
     def open(self) -> IO[Any]:
         """Create the temporary file and return the stream to write to."""
@@ -100,7 +101,17 @@ class AtomicFile:
 
     def commit(self) -> None:
         """Flush, fsync and rename the temporary file to its final name."""
-        if self._done:
+        self.prepare()
+        self.publish()
+
+    @property
+    def prepared(self) -> bool:
+        return self._prepared
+
+    def prepare(self) -> None:
+        """Flush, fsync and close the temporary file without renaming it (the first phase of
+        a :class:`Commit` of several files); a failure discards the file."""
+        if self._done or self._prepared:
             return
         try:
             if self._text is not None:
@@ -118,15 +129,27 @@ class AtomicFile:
             else:  # written by a library that opened ``tmp_path`` itself (e.g. uproot)
                 with open(self.tmp_path, "rb") as f:
                     os.fsync(f.fileno())
-            os.replace(self.tmp_path, self.path)
-            self._remove_tmp_dir()
-            self._fsync_dir()
         except OSError as exc:
             self.abort()
             raise OutputError.from_oserror(self.path, exc) from exc
         except BaseException:
             self.abort()
             raise
+        self._prepared = True
+
+    def publish(self) -> None:
+        """Rename the prepared temporary file to its final name (:meth:`prepare` first)."""
+        if self._done:
+            return
+        if not self._prepared:
+            self.prepare()
+        try:
+            os.replace(self.tmp_path, self.path)
+            self._remove_tmp_dir()
+            self._fsync_dir()
+        except OSError as exc:
+            self.abort()
+            raise OutputError.from_oserror(self.path, exc) from exc
         self._done = True
 
     def abort(self) -> None:
@@ -233,13 +256,26 @@ class AtomicWriter:
     def _finish(self) -> None:
         """Write whatever the format needs at the end of the file (override)."""
 
+    def prepare(self) -> None:
+        """Finish the file (trailer, flush, fsync) under its temporary name: the first phase
+        of a :class:`Commit`; :meth:`close` then only renames it."""
+        if self._atomic.closed or self._atomic.prepared:
+            return
+        with self._guard():
+            self._finish()
+        self._atomic.prepare()
+
+    @property
+    def atomic(self) -> AtomicFile:
+        """The underlying :class:`AtomicFile` (for a :class:`Commit`)."""
+        return self._atomic
+
     def close(self) -> None:
         """Finish the file and move it to its final name (no-op when already closed)."""
         if self._atomic.closed:
             return
-        with self._guard():
-            self._finish()
-        self._atomic.commit()
+        self.prepare()
+        self._atomic.publish()
 
     def abort(self) -> None:
         """Discard the file being written."""
@@ -253,3 +289,60 @@ class AtomicWriter:
             self.close()
         else:
             self.abort()
+
+
+class _Undo(Exception):
+    """Internal: roll back a commit interrupted by a signal."""
+
+
+class Commit:
+    """Several prepared files renamed into place together, or none of them.
+
+    :meth:`run` renames every :class:`AtomicFile` (each already :meth:`~AtomicFile.prepare`-d:
+    written, flushed and fsync-ed under its temporary name, so that a full disk shows there)
+    and then deletes ``stale`` paths (an earlier run's files that this run does not replace).
+    If a rename fails, the files already renamed are deleted again, the rest discarded, and
+    the :class:`OutputError` propagates: the directory holds no final-named file of the run.
+    Call it inside :func:`alpgen.interrupts.critical` so that a signal waits until it is done.
+    """
+
+    def __init__(self, files: list[AtomicFile], stale: list[Path] | None = None) -> None:
+        self.files = files
+        self.stale = list(stale or ())
+
+    def run(self) -> None:
+        from .. import interrupts
+
+        done: list[AtomicFile] = []
+        try:
+            for f in self.files:
+                f.prepare()
+            interrupts.check()  # a signal before the renames: nothing is committed
+            with interrupts.critical():
+                for f in self.files:
+                    f.publish()
+                    done.append(f)
+                if interrupts.pending() is not None:
+                    # a signal during the renames: undo them, so that an interrupted
+                    # command never leaves final-named files (raised as the block ends)
+                    raise _Undo
+        except BaseException:
+            for f in done:
+                with contextlib.suppress(OSError):
+                    f.path.unlink()
+            for f in self.files:
+                f.abort()
+            interrupts.check()
+            raise
+        interrupts.mark_finished()
+        new = {f.path for f in self.files}
+        for path in self.stale:
+            if path in new:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if path.is_dir() and not path.is_symlink():
+                    import shutil
+
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
