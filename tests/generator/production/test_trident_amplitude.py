@@ -32,7 +32,16 @@ def _points(E: float, lepton: str, n: int, seed: int, t_cut: float = 1.0):
     return out
 
 
-CASES = [(1500.0, "tau"), (160.0, "tau"), (1500.0, "mu"), (160.0, "mu"), (100.0, "e")]
+CASES = [
+    (5000.0, "tau"),
+    (1500.0, "tau"),
+    (160.0, "tau"),
+    (5000.0, "mu"),
+    (1500.0, "mu"),
+    (160.0, "mu"),
+    (1000.0, "e"),
+    (100.0, "e"),
+]
 
 
 @pytest.mark.parametrize(("E", "lepton"), CASES)
@@ -42,31 +51,39 @@ def test_momentum_conservation_and_mass_shell(E: float, lepton: str) -> None:
         assert np.abs(p + Pi - pp - km - kp - Pf).max() < 1e-12 * E
         assert np.abs((Pi - Pf) - qv).max() < 1e-12 * max(1.0, np.abs(qv).max()) + 1e-13
         for k, m in ((km, m_l), (kp, m_l), (pp, M_MU)):
+            # E² − |p⃗|² itself carries a rounding error ~ ε E² (1e-8 GeV² at 5 TeV)
             m2 = (k[3] - math.hypot(*k[:3])) * (k[3] + math.hypot(*k[:3]))
-            assert m2 == pytest.approx(m * m, rel=1e-6, abs=1e-9)
+            assert m2 == pytest.approx(m * m, rel=1e-9, abs=2e-15 * E * E)
 
 
 @pytest.mark.parametrize(("E", "lepton"), CASES)
 def test_gauge_invariance(E: float, lepton: str) -> None:
     """With the nuclear current replaced by q the sum of the four diagrams vanishes; each diagram
-    alone does not. Measured: |ΣA|/max|A_d| ≲ 10⁻¹⁴–10⁻¹¹; required < 10⁻⁹."""
+    alone does not. Measured max |ΣA|/max|A_d| over 200 points: ττ 3×10⁻¹³ (160 GeV), 2×10⁻¹¹
+    (1.5 TeV), 10⁻¹⁰ (5 TeV); μμ 8×10⁻¹², 3×10⁻¹⁰, 4×10⁻⁹; ee 8×10⁻¹¹ (100 GeV), 3×10⁻⁹ (1 TeV):
+    double-precision rounding growing like E². Required < 2×10⁻⁸."""
     worst = 0.0
     for p, pp, km, kp, _Pf, qv, _M, m_l in _points(E, lepton, 30, 2):
         d = trident_diagrams(p, pp, km, kp, qv, qv, M_MU, m_l)
         scale = np.abs(d).max()
         assert scale > 0.0
         worst = max(worst, np.abs(d.sum(axis=0)).max() / scale)
-    assert worst < 1e-9
+    assert worst < 2e-8
 
 
 @pytest.mark.parametrize(("E", "lepton"), CASES)
 def test_current_choice(E: float, lepton: str) -> None:
-    """J = P + P' (exact) and J = 2P (used by the integrand) give the same amplitudes."""
+    """J = P + P' (exact) and J = 2P (used by the integrand) give the same amplitudes.
+
+    They differ by the J = q amplitude, i.e. by the rounding of the gauge cancellation relative
+    to the (smaller) physical amplitude. Measured max relative difference over 200 points: ττ
+    6×10⁻¹¹ (160 GeV), 10⁻⁸ (1.5 TeV), 2×10⁻⁷ (5 TeV); μμ 8×10⁻¹⁰, 2×10⁻⁷, 4×10⁻⁶;
+    ee 10⁻⁷ (100 GeV), 10⁻⁵ (1 TeV). Irrelevant for σ at 10⁻³; required < 10⁻⁴."""
     for p, pp, km, kp, Pf, qv, M, m_l in _points(E, lepton, 30, 3):
         Pi = np.array([0.0, 0.0, 0.0, M])
         a = trident_diagrams(p, pp, km, kp, qv, Pi + Pf, M_MU, m_l).sum(axis=0)
         b = trident_diagrams(p, pp, km, kp, qv, 2.0 * Pi, M_MU, m_l).sum(axis=0)
-        assert np.abs(a - b).max() < 1e-8 * np.abs(a).max()
+        assert np.abs(a - b).max() < 1e-4 * np.abs(a).max()
 
 
 @pytest.mark.parametrize(("E", "lepton"), [(1500.0, "tau"), (160.0, "mu"), (100.0, "e")])
