@@ -12,8 +12,9 @@ diagrams of order e⁴Z are
       A_rad = ū(p')[γ^ν S_μ(p' + K) J̸ + J̸ S_μ(p − K) γ^ν] u(p) · [ū(k₋)γ_ν v(k₊)] / K² ,
 
 with S_m(l) = (l̸ + m)/(l² − m²). Both topologies have three lepton–photon vertices, two photon
-propagators and one fermion propagator and the same pairing of the external fermions, so they add
-with relative sign +1: A = A_BH + A_rad. The full amplitude is
+propagators and one fermion propagator and the same pairing of the external fermions (μ: p → p',
+ℓ: k₊ → k₋); their charge factors are Q_μ Q_ℓ² (BH) and Q_μ² Q_ℓ (rad), equal for μ⁻ and ℓ⁻.
+So they add with relative sign +1: A = A_BH + A_rad. The full amplitude is
 
     M = e⁴ Z F(t) / q² · A ,   so   Σ|M|² = e⁸ Z²F²(t) / t² · Σ|A|² ,
 
