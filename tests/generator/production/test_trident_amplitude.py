@@ -259,3 +259,71 @@ def test_lepto_events_interface() -> None:
         if lepton == "mu":
             partner = mom[ok, 3, 3] if charge > 0 else mom[ok, 2, 3]
             assert np.all(mom[ok, 1, 3] >= partner)
+
+
+# --- independent spin sum by Dirac traces ------------------------------------------------------
+
+_I2 = np.eye(2)
+_SIG = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.array([[1, 0], [0, -1]])]
+#: Dirac (not chiral) representation, index order (t, x, y, z)
+_G = [np.block([[_I2, 0 * _I2], [0 * _I2, -_I2]]).astype(complex)] + [
+    np.block([[0 * _I2, s], [-s, 0 * _I2]]).astype(complex) for s in _SIG
+]
+_ETA = np.array([1.0, -1.0, -1.0, -1.0])
+
+
+def _sl(v: np.ndarray) -> np.ndarray:
+    """v̸ for v = (px, py, pz, E) with the plain textbook formula."""
+    return v[3] * _G[0] - v[0] * _G[1] - v[1] * _G[2] - v[2] * _G[3]
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a[3] * b[3] - a[0] * b[0] - a[1] * b[1] - a[2] * b[2])
+
+
+def _bar(x: np.ndarray) -> np.ndarray:
+    return _G[0] @ x.conj().T @ _G[0]
+
+
+def _trace_me2(p, pp, km, kp, q, J, m_mu, m_l) -> float:
+    """Σ_spins |A_BH + A_rad|² = Σ_ij Tr[(p̸'+m)X_i(p̸+m)X̄_j] Tr[(k̸₋+m)Y_i(k̸₊−m)Ȳ_j]."""
+    one = np.eye(4)
+
+    def prop(l: np.ndarray, m: float) -> np.ndarray:
+        return (_sl(l) + m * one) / (_dot(l, l) - m * m)
+
+    Js = _sl(J)
+    K = km + kp
+    Qmu = p - pp
+    s1, s2 = prop(km - q, m_l), prop(q - kp, m_l)
+    s3, s4 = prop(pp + K, m_mu), prop(p - K, m_mu)
+    xs, ys = [], []
+    for a in range(4):  # BH: muon current γ^a, pair tensor T^a, metric and 1/Q_μ²
+        xs.append(_G[a])
+        ys.append(_ETA[a] * (Js @ s1 @ _G[a] + _G[a] @ s2 @ Js) / _dot(Qmu, Qmu))
+    for a in range(4):  # radiation: muon tensor R^a, pair current γ^a, 1/K²
+        xs.append(_G[a] @ s3 @ Js + Js @ s4 @ _G[a])
+        ys.append(_ETA[a] * _G[a] / _dot(K, K))
+    lp, lm = _sl(pp) + m_mu * one, _sl(p) + m_mu * one
+    kmm, kpp = _sl(km) + m_l * one, _sl(kp) - m_l * one
+    tot = 0.0 + 0.0j
+    for i in range(8):
+        for j in range(8):
+            tot += np.trace(lp @ xs[i] @ lm @ _bar(xs[j])) * np.trace(
+                kmm @ ys[i] @ kpp @ _bar(ys[j])
+            )
+    return float(tot.real)
+
+
+@pytest.mark.parametrize(("E", "lepton"), [(10.0, "tau"), (5.0, "mu"), (2.0, "e")])
+def test_spin_sum_against_traces(E: float, lepton: str) -> None:
+    """The helicity sum (chiral spinors, v = γ5 u, light-cone algebra) equals the textbook trace
+    evaluation in the Dirac representation, BH + radiation with their interference (distinguishable
+    leptons), at energies where the naive double-precision traces are still accurate: measured
+    max |ratio − 1| over 20 points 1.9×10⁻¹¹ (ττ, 10 GeV), 1.5×10⁻¹¹ (μμ, 5 GeV), 2×10⁻¹⁰ (ee,
+    2 GeV). The trace side degrades fast with E (μμ: 6×10⁻⁹ at 20 GeV, 1.6×10⁻⁵ at 160 GeV)."""
+    for p, pp, km, kp, _Pf, qv, M, m_l in _points(E, lepton, 10, 6):
+        J = np.array([0.0, 0.0, 0.0, 2.0 * M])
+        ref = _trace_me2(p, pp, km, kp, qv, J, M_MU, m_l)
+        got = trident_me2(p, pp, km, kp, qv, J, M_MU, m_l)
+        assert got == pytest.approx(ref, rel=1e-8)
