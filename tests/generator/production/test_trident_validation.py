@@ -72,13 +72,14 @@ def test_mumu_vs_kkp_bulk(E: float) -> None:
     assert r.sigma_pb == pytest.approx(kkp, rel=0.10)
 
 
-#: b_pair (g⁻¹cm²) of muons in lead, e⁺e⁻ pair production, at total energy ≈ 100 GeV and 1 TeV,
-#: from the PDG-format muon table of lead (columns of Groom, Mokhov & Striganov, ADNDT 78 (2001)
-#: 183): "pair" = 0.7905 MeV cm²/g at T = 100 GeV and 10.15 MeV cm²/g at T = 1 TeV, b = pair/E.
-#: Source of the numbers: github.com/niess/pumas-materials, dedx/muon/lead.txt (PUMAS v1.00,
-#: which tabulates the same Kokoulin–Petrukhin pair formula as GMS); our own implementation of
-#: that formula (references.b_pair_kp, after Geant4's G4MuPairProductionModel) gives 7.896×10⁻⁶
-#: and 1.0154×10⁻⁵, i.e. the table to 0.1 %.
+#: b_pair (g⁻¹cm²) of muons in lead, e⁺e⁻ pair production, at total energy ≈ 100 GeV and 1 TeV:
+#: "pair" = 0.7905 MeV cm²/g at T = 100 GeV and 10.15 MeV cm²/g at T = 1 TeV, b = pair/E, from the
+#: PDG-format muon energy-loss table of lead in github.com/niess/pumas-materials (dedx/muon/
+#: lead.txt, generated with PUMAS v1.00, whose README states the PDG tables — Groom, Mokhov &
+#: Striganov, ADNDT 78 (2001) 183 — can be used interchangeably below 100 TeV). The GMS table
+#: itself could not be retrieved here. Independent check of the number: our implementation of
+#: the Kokoulin–Petrukhin formula that GMS tabulate (references.b_pair_kp, after Geant4's
+#: G4MuPairProductionModel) gives 7.896×10⁻⁶ and 1.0154×10⁻⁵, the table to 0.1 %.
 GMS_B_PAIR_PB = {100.0: 0.7905e-3 / 100.106, 1000.0: 10.15e-3 / 1000.106}
 
 
