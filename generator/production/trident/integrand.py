@@ -22,7 +22,7 @@ The nuclear current is J = 2P = (0, 0, 0, 2M) (lab), equal to P + P' by current 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ...constants import E_CHARGE_SQ, GEV2_TO_PB
 from ..formfactors import components
@@ -56,24 +56,25 @@ def _ff(t, par):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def lepto_weights(y, par, out, mom, keep):
     """Weights [n, 3] (pb) at points y [n, 7]; if ``keep``, momenta [n, 5, 4] = (p, p', ℓ⁻, ℓ⁺, P')
-    in the lab (for the μ⁺ beam p, p' are μ⁺ and (ℓ⁻, ℓ⁺) keep their charges)."""
+    in the lab (for the μ⁺ beam p, p' are μ⁺ and (ℓ⁻, ℓ⁺) keep their charges). Parallel over
+    points (numba prange), as the signal's kernels."""
     E, M, m_mu, m_l, t_cut = par[I_E], par[I_M], par[I_MMU], par[I_ML], par[I_TCUT]
     identical = par[I_IDENT] > 0.5
     plus = par[I_CHARGE] > 0.0
     v_lo, v_hi, vweight = par[I_VLO], par[I_VHI], par[I_VWEIGHT] > 0.5
     which = int(par[I_DIAG])
-    p = np.empty(4)
-    pp = np.empty(4)
-    km = np.empty(4)
-    kp = np.empty(4)
-    Pf = np.empty(4)
-    qv = np.empty(4)
-    J = np.zeros(4)
-    J[3] = 2.0 * M
-    for i in range(y.shape[0]):
+    for i in prange(y.shape[0]):
+        p = np.empty(4)
+        pp = np.empty(4)
+        km = np.empty(4)
+        kp = np.empty(4)
+        Pf = np.empty(4)
+        qv = np.empty(4)
+        J = np.zeros(4)
+        J[3] = 2.0 * M
         jac, t = lepto_point(y[i], E, M, m_mu, m_l, t_cut, v_lo, v_hi, p, pp, km, kp, Pf, qv)
         if jac > 0.0 and identical:
             # the same-charge partner of the beam muon: ℓ⁻ for μ⁻, ℓ⁺ for μ⁺
@@ -106,17 +107,17 @@ def lepto_weights(y, par, out, mom, keep):
                 mom[i, 4, c] = Pf[c]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def photo_weights(y, par, out):
     """Weights [n, 3] (pb) of γ(ω = par[I_E]) N → ℓ⁻ℓ⁺ N at points y [n, 5]."""
     w, M, m_l, t_cut = par[I_E], par[I_M], par[I_ML], par[I_TCUT]
-    km = np.empty(4)
-    kp = np.empty(4)
-    Pf = np.empty(4)
-    qv = np.empty(4)
-    J = np.zeros(4)
-    J[3] = 2.0 * M
-    for i in range(y.shape[0]):
+    for i in prange(y.shape[0]):
+        km = np.empty(4)
+        kp = np.empty(4)
+        Pf = np.empty(4)
+        qv = np.empty(4)
+        J = np.zeros(4)
+        J[3] = 2.0 * M
         jac, t = photo_point(y[i], w, M, m_l, t_cut, km, kp, Pf, qv)
         if jac > 0.0:
             a2 = _photo_me2_point(km, kp, qv, J, m_l)
