@@ -93,41 +93,57 @@ class HepMC3Writer(AtomicWriter):
             self._buffer.truncate()
 
     def write(self, batch: EventBatch) -> None:
-        """Append the events of ``batch``."""
+        """Append the events of ``batch``.
+
+        The batch is prepared once: contiguous per-column arrays whose per-event rows pyhepmc
+        takes without a copy, and Python lists of the per-event scalars; the loop only slices
+        and calls pyhepmc (``from_hepevt`` with positional arguments, weights, cross section,
+        attributes, ``write_event``). The run info survives ``from_hepevt`` and is set once.
+        """
         with self._guard():
             ev = self._event
-            info = {
-                k: (v.tolist(), np.issubdtype(v.dtype, np.integer)) for k, v in batch.info.items()
-            }
-            helicity = np.rint(batch.spin).astype(np.int64)
-            for i in range(len(batch)):
-                n = int(batch.n_particles[i])
-                p = batch.p[i, :n]
-                vtx = batch.vertex[i, :n]
-                ev.from_hepevt(
-                    self.n_written + i,
-                    p[:, 0],
-                    p[:, 1],
-                    p[:, 2],
-                    p[:, 3],
-                    batch.m[i, :n],
-                    batch.pid[i, :n],
-                    batch.status[i, :n],
-                    parents=batch.mother[i, :n],
-                    vx=vtx[:, 0],
-                    vy=vtx[:, 1],
-                    vz=vtx[:, 2],
-                    vt=vtx[:, 3],
-                    fortran=False,
+            ev.run_info = self._run_info
+            px, py, pz, en = np.ascontiguousarray(np.moveaxis(batch.p, -1, 0))
+            vx, vy, vz, vt = np.ascontiguousarray(np.moveaxis(batch.vertex, -1, 0))
+            m = np.ascontiguousarray(batch.m, dtype=np.float64)
+            pid = np.ascontiguousarray(batch.pid, dtype=np.int32)
+            status = np.ascontiguousarray(batch.status, dtype=np.int32)
+            mother = np.ascontiguousarray(batch.mother, dtype=np.int32)
+            helicity = np.rint(batch.spin).astype(np.int64).tolist()
+            weights = batch.weight.tolist()
+            info = [
+                (k, v.tolist() if np.issubdtype(v.dtype, np.integer) else v.astype(float).tolist())
+                for k, v in batch.info.items()
+            ]
+            xs = self._xs
+            from_hepevt = ev.from_hepevt
+            write_event = self._writer.write_event
+            first = self.n_written
+            for i, n in enumerate(batch.n_particles.tolist()):
+                from_hepevt(
+                    first + i,
+                    px[i, :n],
+                    py[i, :n],
+                    pz[i, :n],
+                    en[i, :n],
+                    m[i, :n],
+                    pid[i, :n],
+                    status[i, :n],
+                    mother[i, :n],
+                    None,
+                    vx[i, :n],
+                    vy[i, :n],
+                    vz[i, :n],
+                    vt[i, :n],
+                    False,
                 )
-                ev.run_info = self._run_info
-                ev.weights = [float(batch.weight[i])]
-                ev.cross_section = self._xs
+                ev.weights = [weights[i]]
+                ev.cross_section = xs
                 attrs = ev.attributes
-                attrs["helicity"] = helicity[i, :n].tolist()
-                for k, (vals, is_int) in info.items():
-                    attrs[k] = int(vals[i]) if is_int else float(vals[i])
-                self._writer.write_event(ev)
+                attrs["helicity"] = helicity[i][:n]
+                for k, vals in info:
+                    attrs[k] = vals[i]
+                write_event(ev)
             if self._writer.failed():
                 raise OSError("pyhepmc WriterAscii reported a failure")
             self._drain()
