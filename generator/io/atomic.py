@@ -5,8 +5,11 @@ Every output file of a run is written under a temporary name in the destination 
 writer finishes successfully. A crash, an exception or Ctrl-C therefore never leaves a truncated
 file under the final name (an older complete file of that name is kept until it is replaced).
 
-Gzip streams are written with ``mtime=0`` and an empty embedded file name, so identical content
-gives byte-identical files.
+Gzip streams are written with ``mtime=0`` and an empty embedded file name, and a ``flush()`` of
+the stream (which a text layer does when it is closed) does not end the deflate block
+(``Z_SYNC_FLUSH``): the compressed bytes then depend only on the content, not on how it was
+written in pieces, so identical content gives byte-identical files (and the assembly of shard
+files, :mod:`alpgen.io.assemble`, reproduces a file written in one go).
 
 Operating-system errors (ENOSPC, EACCES, a missing directory, ...) are re-raised as
 :class:`OutputError`, which names the final path and the reason in plain words for the CLI.
@@ -18,6 +21,7 @@ import contextlib
 import gzip as _gzip
 import io
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +29,18 @@ from typing import IO, Any
 from ..errors import OutputError
 
 __all__ = ["AtomicFile", "AtomicWriter", "OutputError", "atomic_output"]
+
+
+class _GzipStream(_gzip.GzipFile):
+    """A write-only GzipFile whose ``flush()`` pushes no data through zlib by default.
+
+    ``GzipFile.flush()`` uses ``Z_SYNC_FLUSH``, which ends the current deflate block; then the
+    compressed bytes would depend on when a ``TextIOWrapper`` above flushes. Here a plain
+    ``flush()`` is ``Z_NO_FLUSH`` (a no-op for zlib); ``close()`` still finishes the stream.
+    """
+
+    def flush(self, zlib_mode: int = zlib.Z_NO_FLUSH) -> None:
+        super().flush(zlib_mode)
 
 
 class AtomicFile:
@@ -70,7 +86,7 @@ class AtomicFile:
         stream: IO[bytes] = self._raw
         if self.gzip:
             # filename="" and mtime=0 keep the gzip header free of run-dependent bytes
-            self._gz = _gzip.GzipFile(
+            self._gz = _GzipStream(
                 filename="",
                 fileobj=self._raw,
                 mode="wb",

@@ -33,7 +33,16 @@ from ..events import MAX_PARTICLES, STATUS_BEAM, EventBatch
 from .atomic import AtomicWriter
 from .metadata import RunMetadata
 
-__all__ = ["HepMC3Writer", "read_hepmc3"]
+__all__ = [
+    "HEPMC3_FOOTER",
+    "HepMC3Writer",
+    "hepmc3_cross_section_line",
+    "hepmc3_header",
+    "read_hepmc3",
+]
+
+#: The last bytes of every HepMC3 ASCII file (the end line and an empty line).
+HEPMC3_FOOTER = b"HepMC::Asciiv3-END_EVENT_LISTING\n\n"
 
 
 def _run_info(meta: RunMetadata) -> pyhepmc.GenRunInfo:
@@ -50,11 +59,55 @@ def _run_info(meta: RunMetadata) -> pyhepmc.GenRunInfo:
     return ri
 
 
+def _cross_section(meta: RunMetadata) -> pyhepmc.GenCrossSection:
+    xs = pyhepmc.GenCrossSection()
+    n = int(meta.n_events)
+    xs.set_cross_section(float(meta.sigma_pb), float(meta.sigma_err_pb), n, n)
+    return xs
+
+
+def _ascii(meta: RunMetadata, event: pyhepmc.GenEvent | None = None) -> bytes:
+    """What pyhepmc's ``WriterAscii`` writes for this run's run info and one or no event."""
+    buffer = io.BytesIO()
+    ios = pyhepmc._core.pyiostream(buffer)
+    writer = pyhepmc.io.WriterAscii(ios, _run_info(meta))
+    if event is not None:
+        writer.write_event(event)
+    writer.close()
+    ios.flush()
+    return buffer.getvalue()
+
+
+def hepmc3_header(metadata: RunMetadata) -> bytes:
+    """Everything a HepMC3 file of this run holds before its first event: the version and
+    ``START_EVENT_LISTING`` lines and the run info (tool, weight names, card, seed, metadata),
+    as :class:`HepMC3Writer` writes them. A file is ``hepmc3_header(meta)``, the events (each
+    from its ``E`` line), then :data:`HEPMC3_FOOTER`.
+    """
+    text = _ascii(metadata)
+    if not text.endswith(HEPMC3_FOOTER):  # pragma: no cover - guards a pyhepmc format change
+        raise RuntimeError("unexpected pyhepmc output: no END_EVENT_LISTING line")
+    return text[: -len(HEPMC3_FOOTER)]
+
+
+def hepmc3_cross_section_line(metadata: RunMetadata) -> bytes:
+    """The ``A 0 GenCrossSection ...`` line (with its newline) that :class:`HepMC3Writer`
+    writes in every event of this run: σ ± δσ in pb and ``n_events`` accepted and attempted."""
+    ev = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
+    ev.cross_section = _cross_section(metadata)
+    for line in _ascii(metadata, ev).splitlines(keepends=True):
+        if line.startswith(b"A 0 GenCrossSection "):
+            return line
+    raise RuntimeError("pyhepmc wrote no GenCrossSection line")  # pragma: no cover
+
+
 class HepMC3Writer(AtomicWriter):
     """Streamed HepMC3 ASCII writer: ``with HepMC3Writer(path, meta) as w: w.write(batch)``.
 
     ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible.
     ``precision`` is the number of significant digits the writer uses (HepMC3 default 16).
+    Events are numbered from ``first_event`` on (0-based); a shard of a larger run passes the
+    index of its first event in the run, so that its numbers are the run's.
     """
 
     def __init__(
@@ -64,19 +117,15 @@ class HepMC3Writer(AtomicWriter):
         *,
         gzip: bool | None = None,
         precision: int = 16,
+        first_event: int = 0,
     ):
         if gzip is None:
             gzip = str(path).endswith(".gz")
         self.metadata = metadata
         self.n_written = 0
+        self.first_event = int(first_event)
         self._run_info = _run_info(metadata)
-        self._xs = pyhepmc.GenCrossSection()
-        self._xs.set_cross_section(
-            float(metadata.sigma_pb),
-            float(metadata.sigma_err_pb),
-            int(metadata.n_events),
-            int(metadata.n_events),
-        )
+        self._xs = _cross_section(metadata)
         self._event = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
         self._buffer = io.BytesIO()
         self._ios = pyhepmc._core.pyiostream(self._buffer)
@@ -118,7 +167,7 @@ class HepMC3Writer(AtomicWriter):
             xs = self._xs
             from_hepevt = ev.from_hepevt
             write_event = self._writer.write_event
-            first = self.n_written
+            first = self.first_event + self.n_written
             for i, n in enumerate(batch.n_particles.tolist()):
                 from_hepevt(
                     first + i,

@@ -38,10 +38,12 @@ from .atomic import AtomicWriter
 from .metadata import RunMetadata
 
 __all__ = [
+    "LHE_FOOTER",
     "LHE_FORMAT",
     "LHEWriter",
     "batch_to_lhe_events",
     "format_lhe_events",
+    "lhe_header",
     "proper_decay_length",
 ]
 
@@ -66,7 +68,8 @@ LHE_FORMAT = pylhe.LHEXMLFormat(
 _EVENTINFO_PCT = "%3d %6d % .16e % .16e % .16e % .16e"
 _PARTICLE_PCT = "%9d %3d %3d %3d %3d %3d % .16e % .16e % .16e % .16e % .16e % .10e % .1f"
 
-_CLOSING_TAG = "</LesHouchesEvents>"
+#: The last bytes of every LHE file (no newline after it, as pylhe writes it).
+LHE_FOOTER = "</LesHouchesEvents>"
 
 
 def proper_decay_length(batch: EventBatch) -> np.ndarray:
@@ -282,6 +285,21 @@ def format_lhe_events(batch: EventBatch) -> str:
     return template % tuple(flat.tolist())
 
 
+def lhe_header(metadata: RunMetadata) -> str:
+    """Everything an LHE file of this run holds before its first ``<event>``: the opening tag,
+    ``<header>`` (card, seed, versions, metadata) and ``<init>`` (beams, XSECUP / XERRUP),
+    ending with ``"</init>\\n"``. A file is ``lhe_header(meta)``, the event blocks
+    (:func:`format_lhe_events`), then :data:`LHE_FOOTER`.
+    """
+    doc = pylhe.LesHouchesEvents(init=_init(metadata), header=_header(metadata), events=()).tolhe(
+        LHE_FORMAT
+    )
+    # pylhe closes the document after the (here empty) event iterable
+    if not doc.endswith(LHE_FOOTER):  # pragma: no cover - guards a pylhe format change
+        raise RuntimeError("unexpected pylhe output: no closing </LesHouchesEvents> tag")
+    return doc[: -len(LHE_FOOTER)]
+
+
 class LHEWriter(AtomicWriter):
     """Streamed LHE writer: ``with LHEWriter(path, meta) as w: w.write(batch)``.
 
@@ -298,15 +316,8 @@ class LHEWriter(AtomicWriter):
         self.n_written = 0
         stream = self._open(path, binary=False, gzip=gzip)
         self._stream = stream
-        doc = pylhe.LesHouchesEvents(
-            init=_init(metadata), header=_header(metadata), events=()
-        ).tolhe(LHE_FORMAT)
-        # pylhe closes the document after the (here empty) event iterable; keep the closing
-        # tag for close() so that events can be appended in between.
-        if not doc.endswith(_CLOSING_TAG):  # pragma: no cover - guards a pylhe format change
-            raise RuntimeError("unexpected pylhe output: no closing </LesHouchesEvents> tag")
         with self._guard():
-            stream.write(doc[: -len(_CLOSING_TAG)])
+            stream.write(lhe_header(metadata))
 
     def write(self, batch: EventBatch) -> None:
         """Append the events of ``batch``."""
@@ -315,4 +326,4 @@ class LHEWriter(AtomicWriter):
         self.n_written += len(batch)
 
     def _finish(self) -> None:
-        self._stream.write(_CLOSING_TAG)
+        self._stream.write(LHE_FOOTER)
