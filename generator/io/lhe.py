@@ -205,12 +205,31 @@ def _format_unique(values: np.ndarray, spec: str) -> np.ndarray:
 
 
 def _format_unique_rows(rows: np.ndarray, spec: str) -> np.ndarray:
-    """``spec % tuple(row)`` for every row of the 2-d integer array ``rows`` (see above)."""
+    """``spec % tuple(row)`` for every row of the 2-d integer array ``rows`` (see above).
+
+    Rows are told apart by one int64 key packing the columns (offset by their minimum) when
+    their ranges fit in 62 bits, as they do for HEPEUP's integer columns; else by their bytes.
+    """
     rows = np.ascontiguousarray(rows, dtype=np.int64)
-    keys = rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+    lo = rows.min(axis=0, initial=0)
+    bits = [int(span).bit_length() for span in (rows.max(axis=0, initial=0) - lo).tolist()]
+    if sum(bits) <= 62:
+        keys = np.zeros(len(rows), dtype=np.int64)
+        for j, b in enumerate(bits):
+            keys = (keys << b) | (rows[:, j] - lo[j])
+    else:
+        keys = rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     texts = np.array([spec % tuple(r) for r in rows[first].tolist()], dtype=object)
     return texts[inverse.ravel()]
+
+
+def _format_sparse(values: np.ndarray, spec: str) -> np.ndarray:
+    """``spec % v`` for every element of the 1-d float ``values``, most of which are +0.0."""
+    out = np.full(len(values), spec % 0.0, dtype=object)
+    nonzero = values.view(np.int64) != 0  # -0.0 has a bit set: formatted as itself
+    out[nonzero] = [spec % v for v in values[nonzero].tolist()]
+    return out
 
 
 #: ``%s`` slots of one particle line: the integer columns, px, py, pz, E, m, VTIMUP, SPINUP
@@ -259,7 +278,7 @@ def format_lhe_events(batch: EventBatch) -> str:
     items[:, 0] = _format_unique_rows(ints, _PREFIX_PCT)
     items[:, 1:5] = batch.p[used]  # Python floats, formatted by the template
     items[:, 5] = _format_unique(batch.m[used], "% .16e")
-    items[:, 6] = _format_unique(proper_decay_length(batch)[used], "% .10e")
+    items[:, 6] = _format_sparse(proper_decay_length(batch)[used], "% .10e")
     items[:, 7] = _format_unique(np.where(batch.spin == 0, 9.0, batch.spin)[used], "% .1f")
 
     weight = np.ascontiguousarray(batch.weight, dtype=np.float64)

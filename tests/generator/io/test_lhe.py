@@ -169,6 +169,16 @@ def test_fast_formatting_edge_values(batch_factory):
     assert format_lhe_events(b.select(slice(0, 0))) == ""
 
 
+def test_format_unique_rows_packed_and_bytes_keys():
+    from alpgen.io.lhe import _format_unique_rows
+
+    spec = "%d|%d|%d"
+    small = np.array([[13, -1, 0], [15, 2, 1], [13, -1, 0], [-13, 1, 5]])
+    wide = np.array([[2**40, -(2**40), 0], [-(2**40), 2**40, 7], [2**40, -(2**40), 0]])
+    for rows in (small, wide):  # wide: 3 x 42 bits do not pack into one int64 key
+        assert _format_unique_rows(rows, spec).tolist() == [spec % tuple(r) for r in rows]
+
+
 def test_file_equals_pylhe_writer(lhe_file, batch, meta):
     doc = pylhe.LesHouchesEvents(
         init=_init(meta), header=_header(meta), events=batch_to_lhe_events(batch)
