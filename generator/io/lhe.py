@@ -213,6 +213,7 @@ def _format_unique_rows(rows: np.ndarray, spec: str) -> np.ndarray:
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     lo = rows.min(axis=0, initial=0)
     bits = [int(span).bit_length() for span in (rows.max(axis=0, initial=0) - lo).tolist()]
+    keys: np.ndarray
     if sum(bits) <= 62:
         keys = np.zeros(len(rows), dtype=np.int64)
         for j, b in enumerate(bits):
