@@ -7,9 +7,9 @@ file under the final name (an older complete file of that name is kept until it 
 
 Gzip streams are written with ``mtime=0`` and an empty embedded file name, and a ``flush()`` of
 the stream (which a text layer does when it is closed) does not end the deflate block
-(``Z_SYNC_FLUSH``): the compressed bytes then depend only on the content, not on how it was
-written in pieces, so identical content gives byte-identical files (and the assembly of shard
-files, :mod:`alpgen.io.assemble`, reproduces a file written in one go).
+(``Z_SYNC_FLUSH``): the compressed bytes then depend only on the content and on where the
+writer starts a new gzip member (:class:`GzipMembers`; the event writers put header, events
+and footer in separate members), not on how it was written in pieces.
 
 Operating-system errors (ENOSPC, EACCES, a missing directory, ...) are re-raised as
 :class:`OutputError`, which names the final path and the reason in plain words for the CLI.
@@ -21,26 +21,67 @@ import contextlib
 import gzip as _gzip
 import io
 import os
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from ..errors import OutputError
 
-__all__ = ["AtomicFile", "AtomicWriter", "OutputError", "atomic_output"]
+__all__ = ["AtomicFile", "AtomicWriter", "GzipMembers", "OutputError", "atomic_output"]
 
 
-class _GzipStream(_gzip.GzipFile):
-    """A write-only GzipFile whose ``flush()`` pushes no data through zlib by default.
+class GzipMembers(io.RawIOBase):
+    """A write-only gzip stream made of members, each with ``mtime=0`` and no file name.
 
-    ``GzipFile.flush()`` uses ``Z_SYNC_FLUSH``, which ends the current deflate block; then the
-    compressed bytes would depend on when a ``TextIOWrapper`` above flushes. Here a plain
-    ``flush()`` is ``Z_NO_FLUSH`` (a no-op for zlib); ``close()`` still finishes the stream.
+    :meth:`new_member` ends the current member; the next write starts another (a member is
+    only started by data, so there are no empty ones). The concatenation of members is one
+    valid gzip stream (RFC 1952) that every reader used here decompresses as a whole. The
+    writers put a file's header, its events and its footer in separate members, so that the
+    events of shard files can be assembled by copying their compressed bytes
+    (:mod:`alpgen.io.assemble`).
+
+    ``flush()`` pushes nothing through zlib (``GzipFile.flush()`` would end the deflate block
+    with ``Z_SYNC_FLUSH``, and then the compressed bytes would depend on when a text layer
+    above flushes): the bytes of a member depend only on its content.
     """
 
-    def flush(self, zlib_mode: int = zlib.Z_NO_FLUSH) -> None:
-        super().flush(zlib_mode)
+    def __init__(self, raw: IO[bytes], compresslevel: int = 6):
+        super().__init__()
+        self._raw = raw
+        self._level = compresslevel
+        self._gz: _gzip.GzipFile | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        n = memoryview(data).nbytes
+        if n:
+            if self._gz is None:
+                self._gz = _gzip.GzipFile(
+                    filename="", fileobj=self._raw, mode="wb", mtime=0, compresslevel=self._level
+                )
+            self._gz.write(data)
+        return n
+
+    def flush(self) -> None:
+        """Nothing: data stays in zlib until the member ends."""
+
+    def new_member(self) -> None:
+        """End the current member (if any data was written since the last one)."""
+        if self._gz is not None:
+            gz, self._gz = self._gz, None
+            gz.close()  # writes the member's trailer; does not close the raw file
+
+    def write_members(self, data: bytes) -> None:
+        """Append complete, already compressed gzip members ``data`` as they are."""
+        self.new_member()
+        self._raw.write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.new_member()
+        super().close()
 
 
 class AtomicFile:
@@ -71,7 +112,7 @@ class AtomicFile:
         self.gzip = gzip
         self.compresslevel = compresslevel
         self._raw: IO[bytes] | None = None
-        self._gz: _gzip.GzipFile | None = None
+        self._gz: GzipMembers | None = None
         self._text: io.TextIOWrapper | None = None
         self._done = False
 
@@ -86,14 +127,8 @@ class AtomicFile:
         stream: IO[bytes] = self._raw
         if self.gzip:
             # filename="" and mtime=0 keep the gzip header free of run-dependent bytes
-            self._gz = _GzipStream(
-                filename="",
-                fileobj=self._raw,
-                mode="wb",
-                mtime=0,
-                compresslevel=self.compresslevel,
-            )
-            stream = self._gz  # type: ignore[assignment]
+            self._gz = GzipMembers(self._raw, self.compresslevel)
+            stream = self._gz  # type: ignore[assignment]  # a binary IO
         if self.binary:
             return stream
         self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n", write_through=False)
@@ -105,7 +140,7 @@ class AtomicFile:
         if self._text is not None:
             return self._text
         if self._gz is not None:
-            return self._gz  # type: ignore[return-value]  # GzipFile is a binary IO
+            return self._gz  # type: ignore[return-value]  # a binary IO
         if self._raw is None:
             raise RuntimeError("AtomicFile.open() was not called")
         return self._raw
@@ -113,6 +148,19 @@ class AtomicFile:
     @property
     def closed(self) -> bool:
         return self._done
+
+    def new_member(self) -> None:
+        """For gzip: end the current gzip member; the next data starts a new one (see
+        :class:`GzipMembers`). A no-op for plain files."""
+        if self._gz is not None:
+            if self._text is not None:
+                self._text.flush()
+            self._gz.new_member()
+
+    @property
+    def gzip_members(self) -> GzipMembers | None:
+        """The gzip stream (to append compressed members), or None for a plain file."""
+        return self._gz
 
     def commit(self) -> None:
         """Flush, fsync and rename the temporary file to its final name."""
@@ -124,7 +172,7 @@ class AtomicFile:
                 self._text.detach()  # leave the underlying stream open for the steps below
                 self._text = None
             if self._gz is not None:
-                self._gz.close()  # writes the gzip trailer; does not close the raw file
+                self._gz.close()  # ends the last member; does not close the raw file
                 self._gz = None
             if self._raw is not None:
                 self._raw.flush()

@@ -104,7 +104,9 @@ def hepmc3_cross_section_line(metadata: RunMetadata) -> bytes:
 class HepMC3Writer(AtomicWriter):
     """Streamed HepMC3 ASCII writer: ``with HepMC3Writer(path, meta) as w: w.write(batch)``.
 
-    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible.
+    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible,
+    with the header, the events and the footer in three gzip members (one stream to every
+    reader; shard assembly copies the events' member).
     ``precision`` is the number of significant digits the writer uses (HepMC3 default 16).
     Events are numbered from ``first_event`` on (0-based); a shard of a larger run passes the
     index of its first event in the run, so that its numbers are the run's.
@@ -131,15 +133,26 @@ class HepMC3Writer(AtomicWriter):
         self._ios = pyhepmc._core.pyiostream(self._buffer)
         self._writer = pyhepmc.io.WriterAscii(self._ios, self._run_info)
         self._writer.precision = precision
+        # WriterAscii writes the header in pieces (its run info with the first event or at
+        # close); _drain puts it, once complete, in a gzip member of its own
+        self._header: bytes | None = hepmc3_header(metadata)
         self._stream = self._open(path, binary=True, gzip=gzip)
 
     def _drain(self) -> None:
         self._ios.flush()
         data = self._buffer.getvalue()
+        if data and self._header is not None:
+            if len(data) < len(self._header):
+                return  # the header is not complete yet: keep it in the buffer
+            if data.startswith(self._header):  # else: no member boundary, still a valid file
+                self._stream.write(self._header)
+                self._atomic.new_member()
+                data = data[len(self._header) :]
+            self._header = None
         if data:
             self._stream.write(data)
-            self._buffer.seek(0)
-            self._buffer.truncate()
+        self._buffer.seek(0)
+        self._buffer.truncate()
 
     def write(self, batch: EventBatch) -> None:
         """Append the events of ``batch``.
@@ -199,6 +212,8 @@ class HepMC3Writer(AtomicWriter):
         self.n_written += len(batch)
 
     def _finish(self) -> None:
+        self._drain()
+        self._atomic.new_member()  # the footer in a gzip member of its own
         self._writer.close()
         self._drain()
 

@@ -323,8 +323,10 @@ def lhe_header(metadata: RunMetadata) -> str:
 class LHEWriter(AtomicWriter):
     """Streamed LHE writer: ``with LHEWriter(path, meta) as w: w.write(batch)``.
 
-    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible.
-    The file appears under ``path`` only after :meth:`close` succeeds.
+    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible,
+    with the header, the events and the footer in three gzip members (one stream to every
+    reader; shard assembly copies the events' member). The file appears under ``path`` only
+    after :meth:`close` succeeds.
     """
 
     def __init__(
@@ -338,6 +340,7 @@ class LHEWriter(AtomicWriter):
         self._stream = stream
         with self._guard():
             stream.write(lhe_header(metadata))
+            self._atomic.new_member()  # gzip: header, events and footer in their own members
 
     def write(self, batch: EventBatch) -> None:
         """Append the events of ``batch``."""
@@ -346,4 +349,5 @@ class LHEWriter(AtomicWriter):
         self.n_written += len(batch)
 
     def _finish(self) -> None:
+        self._atomic.new_member()
         self._stream.write(LHE_FOOTER)

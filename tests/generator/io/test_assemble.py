@@ -13,6 +13,7 @@ import errno
 import gzip
 import itertools
 import shutil
+import struct
 import zlib
 
 import numpy as np
@@ -53,18 +54,90 @@ def _shards(tmp_path, fmt, batch, meta, bounds, *, gz=False, per_shard_meta=Fals
     return paths
 
 
+def _split(fmt, text: bytes) -> tuple[bytes, bytes, bytes]:
+    """(header, events, footer) of a plain file's bytes."""
+    if fmt == "lhe":
+        i = text.index(b"</init>\n") + len(b"</init>\n")
+        return text[:i], text[i : -len(b"</LesHouchesEvents>")], b"</LesHouchesEvents>"
+    i = text.find(b"\nE ") + 1 or len(text) - len(HEPMC3_FOOTER)
+    return text[:i], text[i : -len(HEPMC3_FOOTER)], HEPMC3_FOOTER
+
+
+def _members(*parts: bytes) -> bytes:
+    """The gzip layout of the writers and of assembly: one member per non-empty part, each
+    RFC 1952 with mtime 0, no name, OS 255 (as Python's GzipFile) and level-6 deflate."""
+    out = []
+    for p in parts:
+        if p:
+            z = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+            trailer = struct.pack("<II", zlib.crc32(p), len(p) & 0xFFFFFFFF)
+            out.append(b"\x1f\x8b\x08\x00\0\0\0\0\x00\xff" + z.compress(p) + z.flush() + trailer)
+    return b"".join(out)
+
+
 @pytest.mark.parametrize("fmt", ["lhe", "hepmc3"])
 @pytest.mark.parametrize("k", sorted(SPLITS))
-@pytest.mark.parametrize(("shard_gz", "out_gz"), [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("shard_gz", [False, True])
+@pytest.mark.parametrize("out_gz", [False, True])
 def test_assembled_equals_one_go(tmp_path, batch, meta, fmt, k, shard_gz, out_gz):
     writer, assemble = WRITERS[fmt]
     suffix = f".{fmt}" + (".gz" if out_gz else "")
-    one_go = _write(writer, tmp_path / f"one{suffix}", batch, meta)
+    one_go = _write(writer, tmp_path / f"one{suffix}", batch, meta).read_bytes()
     shards = _shards(tmp_path / "shards", fmt, batch, meta, SPLITS[k], gz=shard_gz)
     out = tmp_path / f"assembled{suffix}"
     assert assemble(shards, out, meta) == len(batch)
-    assert out.read_bytes() == one_go.read_bytes()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["shards", one_go.name, out.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["shards", f"one{suffix}", out.name]
+    )
+    data = out.read_bytes()
+    if not out_gz:
+        assert data == one_go
+        return
+    # gzip: the one-go text, with one member for the header, each shard's events, the footer
+    plain = _write(writer, tmp_path / f"plain.{fmt}", batch, meta).read_bytes()
+    assert gzip.decompress(data) == gzip.decompress(one_go) == plain
+    header, _, footer = _split(fmt, plain)
+    pieces = []
+    for a, b in itertools.pairwise(SPLITS[k]):
+        part = _write(writer, tmp_path / f"part.{fmt}", batch.select(slice(a, b)), meta)
+        pieces.append(_split(fmt, part.read_bytes())[1])
+    if fmt == "hepmc3":  # the run's event numbers
+        pieces = [_renumber(p, a) for p, a in zip(pieces, SPLITS[k], strict=False)]
+    assert data == _members(header, *pieces, footer)
+    if len([p for p in pieces if p]) == 1:
+        assert data == one_go  # a single shard: exactly the writer's file
+
+
+def _renumber(events: bytes, first: int) -> bytes:
+    lines = events.split(b"\n")
+    n = first
+    for i, line in enumerate(lines):
+        if line.startswith(b"E "):
+            f = line.split(b" ")
+            lines[i] = b" ".join([f[0], b"%d" % n, *f[2:]])
+            n += 1
+    return b"\n".join(lines)
+
+
+def test_gzip_shards_are_copied_not_recompressed(tmp_path, batch, meta, monkeypatch):
+    # shards written with the run's metadata and event numbers: assembling gzip into gzip
+    # copies their compressed events and never decompresses them through the slow path
+    import alpgen.io.assemble as asm
+
+    for fmt in ("lhe", "hepmc3"):
+        shards = _shards(tmp_path / fmt, fmt, batch, meta, SPLITS[4], gz=True, offset=True)
+        plain = _shards(tmp_path / f"{fmt}-plain", fmt, batch, meta, SPLITS[4], offset=True)
+        slow = tmp_path / f"slow.{fmt}.gz"
+        WRITERS[fmt][1](plain, slow, meta)
+
+        def no_slow_path(*args):
+            raise AssertionError("slow path taken")
+
+        with monkeypatch.context() as m:
+            m.setattr(asm, "_sections", no_slow_path)
+            fast = tmp_path / f"fast.{fmt}.gz"
+            assert WRITERS[fmt][1](shards, fast, meta) == len(batch)
+        assert fast.read_bytes() == slow.read_bytes()
 
 
 @pytest.mark.parametrize("fmt", ["lhe", "hepmc3"])
@@ -80,19 +153,24 @@ def test_shards_with_their_own_metadata_and_numbers(tmp_path, batch, meta, fmt):
         assert shards[0].read_bytes()[:2000] != one_go[:2000]  # the shard's own header
         assert assemble(shards, d / f"out.{fmt}", meta) == len(batch)
         assert (d / f"out.{fmt}").read_bytes() == one_go
+        # gzip shards that need rewriting take the slow path, with the same result
+        gz = _shards(d / "gz", fmt, batch, meta, SPLITS[4], gz=True, per_shard_meta=True)
+        assert assemble(gz, d / f"out.{fmt}.gz", meta) == len(batch)
+        assert gzip.decompress((d / f"out.{fmt}.gz").read_bytes()) == one_go
 
 
 @pytest.mark.parametrize("fmt", ["lhe", "hepmc3"])
-def test_gzip_bytes_depend_only_on_content(tmp_path, batch, meta, fmt):
-    # the writers' gzip output is the one-shot deflate of the text, however it was written
+@pytest.mark.parametrize("n", [40, 0])
+def test_writer_gzip_layout(tmp_path, batch, meta, fmt, n):
+    # the writers' gzip output: header, events and footer each one deflate of its text
+    # (mtime 0, level 6), however the events were written in pieces
     writer = WRITERS[fmt][0]
     with writer(tmp_path / f"a.{fmt}.gz", meta) as w:
-        for a, b in [(0, 3), (3, 4), (4, 40)]:
-            w.write(batch.select(slice(a, b)))
+        for a, b in [(0, 3), (3, 4), (4, n)]:
+            w.write(batch.select(slice(a, max(a, b)) if n else slice(0, 0)))
     data = (tmp_path / f"a.{fmt}.gz").read_bytes()
-    z = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-    text = _write(writer, tmp_path / f"p.{fmt}", batch, meta).read_bytes()
-    assert data[10:-8] == z.compress(text) + z.flush()
+    text = _write(writer, tmp_path / f"p.{fmt}", batch.select(slice(0, n)), meta).read_bytes()
+    assert data == _members(*_split(fmt, text))
 
 
 def test_writer_first_event(tmp_path, batch, meta):
