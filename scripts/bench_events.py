@@ -15,7 +15,17 @@ the best of ``--repeat`` timings (the machine may be shared):
   ``--memory-events`` (default 10⁶) fully decayed events into a HepMC3 file, with its maxrss
   after setup (integration + warm-up) for comparison, so the growth with N is visible.
 
+``--runs`` instead times whole ``alpgen run`` commands of the card, as a user runs them, one
+output format at a time: ``run_<format>_events_per_s`` = 200 000 / (wall time of a
+220 000-event run − that of a 20 000-event run), so that start-up, integration and the
+pre-scan cancel; each the best of ``--repeat``, after one warm-up run (numba cache).
+``--compare DIR`` also runs another checkout's ``alpgen`` (DIR holds an ``alpgen`` package,
+e.g. ``git archive`` of an older commit with ``generator/`` renamed ``alpgen/`` and
+``detectors/`` moved into it), alternating with the installed one so that both see the same
+machine load (``before_*`` and ``after_*`` keys).
+
 Usage: python scripts/bench_events.py [--events N] [--memory-events N] [--batch B]
+       python scripts/bench_events.py --runs [--formats hepmc3 lhe] [--compare DIR] [--repeat R]
 """
 
 from __future__ import annotations
@@ -180,6 +190,54 @@ def memory_child(n_events: int, batch: int) -> dict:
     }
 
 
+def _alpgen_run(
+    n_events: int, fmt: str, out: Path, pythonpath: str | None, extra: list[str]
+) -> tuple[float, dict]:
+    """Wall time of one ``alpgen run`` of the card writing ``fmt``, and its summary.json."""
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join([pythonpath, env.get("PYTHONPATH", "")])
+    sets = [f"run.events={n_events}", f'output.formats=["{fmt}"]', f'output.dir="{out}"']
+    cmd = [sys.executable, "-c", "import sys; from alpgen.cli import main; sys.exit(main())"]
+    cmd += ["run", str(CARD), "--force", "--quiet"]
+    for s in sets + extra:
+        cmd += ["--set", s]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    dt = time.perf_counter() - t0
+    summary = json.loads((out / "summary.json").read_text())
+    return dt, summary
+
+
+def whole_runs(formats: list[str], repeat: int, compare: str | None, extra: list[str]) -> dict:
+    small, large = 20_000, 220_000
+    trees = {"before": compare, "after": None} if compare else {"installed": None}
+    out: dict = {"card": str(CARD.relative_to(ROOT)), "events": [small, large], "set": extra}
+    out["compare"] = compare
+    out["cpus"] = os.cpu_count()
+    out["load_average_start"] = os.getloadavg()
+    times: dict[tuple[str, str, int], list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        for path in trees.values():  # warm the numba caches
+            _alpgen_run(small, formats[0], d / "warm", path, extra)
+        for _ in range(repeat):
+            for fmt in formats:
+                for label, path in trees.items():  # interleaved: same load for both
+                    for n in (small, large):
+                        dt, summary = _alpgen_run(n, fmt, d / f"{fmt}-{n}", path, extra)
+                        times.setdefault((label, fmt, n), []).append(dt)
+                        if n == large:
+                            out[f"{label}_{fmt}_timings_s_{large}"] = summary.get("timings_s")
+    for label in trees:
+        for fmt in formats:
+            t_small, t_large = min(times[label, fmt, small]), min(times[label, fmt, large])
+            out[f"{label}_{fmt}_wall_s"] = {small: round(t_small, 2), large: round(t_large, 2)}
+            out[f"{label}_run_{fmt}_events_per_s"] = round((large - small) / (t_large - t_small))
+    out["load_average_end"] = os.getloadavg()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=200_000, help="events for the rate tests")
@@ -187,7 +245,15 @@ def main() -> None:
     ap.add_argument("--memory-events", type=int, default=1_000_000, help="0 to skip")
     ap.add_argument("--repeat", type=int, default=2, help="best of this many timings")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--runs", action="store_true", help="time whole `alpgen run` commands")
+    ap.add_argument("--formats", nargs="+", default=["hepmc3", "lhe"], help="with --runs")
+    ap.add_argument("--compare", default=None, help="with --runs: a 'before' alpgen checkout")
+    ap.add_argument("--set", action="append", default=[], help="with --runs: card overrides")
     args = ap.parse_args()
+    if args.runs:
+        result = whole_runs(args.formats, args.repeat, args.compare, args.set)
+        print(json.dumps(result, indent=1))
+        return
     if args.memory_child:
         print(json.dumps(memory_child(args.memory_child, args.batch)))
         return

@@ -5,8 +5,11 @@ Every output file of a run is written under a temporary name in the destination 
 writer finishes successfully. A crash, an exception or Ctrl-C therefore never leaves a truncated
 file under the final name (an older complete file of that name is kept until it is replaced).
 
-Gzip streams are written with ``mtime=0`` and an empty embedded file name, so identical content
-gives byte-identical files.
+Gzip streams are written with ``mtime=0`` and an empty embedded file name, and a ``flush()`` of
+the stream (which a text layer does when it is closed) does not end the deflate block
+(``Z_SYNC_FLUSH``): the compressed bytes then depend only on the content and on where the
+writer starts a new gzip member (:class:`GzipMembers`; the event writers put header, events
+and footer in separate members), not on how it was written in pieces.
 
 Operating-system errors (ENOSPC, EACCES, a missing directory, ...) are re-raised as
 :class:`OutputError`, which names the final path and the reason in plain words for the CLI.
@@ -24,7 +27,61 @@ from typing import IO, Any
 
 from ..errors import OutputError
 
-__all__ = ["AtomicFile", "AtomicWriter", "Commit", "OutputError", "atomic_output"]
+__all__ = ["AtomicFile", "AtomicWriter", "Commit", "GzipMembers", "OutputError", "atomic_output"]
+
+
+class GzipMembers(io.RawIOBase):
+    """A write-only gzip stream made of members, each with ``mtime=0`` and no file name.
+
+    :meth:`new_member` ends the current member; the next write starts another (a member is
+    only started by data, so there are no empty ones). The concatenation of members is one
+    valid gzip stream (RFC 1952) that every reader used here decompresses as a whole. The
+    writers put a file's header, its events and its footer in separate members, so that the
+    events of shard files can be assembled by copying their compressed bytes
+    (:mod:`alpgen.io.assemble`).
+
+    ``flush()`` pushes nothing through zlib (``GzipFile.flush()`` would end the deflate block
+    with ``Z_SYNC_FLUSH``, and then the compressed bytes would depend on when a text layer
+    above flushes): the bytes of a member depend only on its content.
+    """
+
+    def __init__(self, raw: IO[bytes], compresslevel: int = 6):
+        super().__init__()
+        self._raw = raw
+        self._level = compresslevel
+        self._gz: _gzip.GzipFile | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        n = memoryview(data).nbytes
+        if n:
+            if self._gz is None:
+                self._gz = _gzip.GzipFile(
+                    filename="", fileobj=self._raw, mode="wb", mtime=0, compresslevel=self._level
+                )
+            self._gz.write(data)
+        return n
+
+    def flush(self) -> None:
+        """Nothing: data stays in zlib until the member ends."""
+
+    def new_member(self) -> None:
+        """End the current member (if any data was written since the last one)."""
+        if self._gz is not None:
+            gz, self._gz = self._gz, None
+            gz.close()  # writes the member's trailer; does not close the raw file
+
+    def write_members(self, data: bytes) -> None:
+        """Append complete, already compressed gzip members ``data`` as they are."""
+        self.new_member()
+        self._raw.write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.new_member()
+        super().close()
 
 
 class AtomicFile:
@@ -55,7 +112,7 @@ class AtomicFile:
         self.gzip = gzip
         self.compresslevel = compresslevel
         self._raw: IO[bytes] | None = None
-        self._gz: _gzip.GzipFile | None = None
+        self._gz: GzipMembers | None = None
         self._text: io.TextIOWrapper | None = None
         self._done = False
         self._prepared = False
@@ -71,14 +128,8 @@ class AtomicFile:
         stream: IO[bytes] = self._raw
         if self.gzip:
             # filename="" and mtime=0 keep the gzip header free of run-dependent bytes
-            self._gz = _gzip.GzipFile(
-                filename="",
-                fileobj=self._raw,
-                mode="wb",
-                mtime=0,
-                compresslevel=self.compresslevel,
-            )
-            stream = self._gz  # type: ignore[assignment]
+            self._gz = GzipMembers(self._raw, self.compresslevel)
+            stream = self._gz  # type: ignore[assignment]  # a binary IO
         if self.binary:
             return stream
         self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n", write_through=False)
@@ -90,7 +141,7 @@ class AtomicFile:
         if self._text is not None:
             return self._text
         if self._gz is not None:
-            return self._gz  # type: ignore[return-value]  # GzipFile is a binary IO
+            return self._gz  # type: ignore[return-value]  # a binary IO
         if self._raw is None:
             raise RuntimeError("AtomicFile.open() was not called")
         return self._raw
@@ -98,6 +149,19 @@ class AtomicFile:
     @property
     def closed(self) -> bool:
         return self._done
+
+    def new_member(self) -> None:
+        """For gzip: end the current gzip member; the next data starts a new one (see
+        :class:`GzipMembers`). A no-op for plain files."""
+        if self._gz is not None:
+            if self._text is not None:
+                self._text.flush()
+            self._gz.new_member()
+
+    @property
+    def gzip_members(self) -> GzipMembers | None:
+        """The gzip stream (to append compressed members), or None for a plain file."""
+        return self._gz
 
     def commit(self) -> None:
         """Flush, fsync and rename the temporary file to its final name."""
@@ -119,7 +183,7 @@ class AtomicFile:
                 self._text.detach()  # leave the underlying stream open for the steps below
                 self._text = None
             if self._gz is not None:
-                self._gz.close()  # writes the gzip trailer; does not close the raw file
+                self._gz.close()  # ends the last member; does not close the raw file
                 self._gz = None
             if self._raw is not None:
                 self._raw.flush()

@@ -33,7 +33,16 @@ from ..events import MAX_PARTICLES, STATUS_BEAM, EventBatch
 from .atomic import AtomicWriter
 from .metadata import RunMetadata
 
-__all__ = ["HepMC3Writer", "read_hepmc3"]
+__all__ = [
+    "HEPMC3_FOOTER",
+    "HepMC3Writer",
+    "hepmc3_cross_section_line",
+    "hepmc3_header",
+    "read_hepmc3",
+]
+
+#: The last bytes of every HepMC3 ASCII file (the end line and an empty line).
+HEPMC3_FOOTER = b"HepMC::Asciiv3-END_EVENT_LISTING\n\n"
 
 
 def _run_info(meta: RunMetadata) -> pyhepmc.GenRunInfo:
@@ -50,11 +59,57 @@ def _run_info(meta: RunMetadata) -> pyhepmc.GenRunInfo:
     return ri
 
 
+def _cross_section(meta: RunMetadata) -> pyhepmc.GenCrossSection:
+    xs = pyhepmc.GenCrossSection()
+    n = int(meta.n_events)
+    xs.set_cross_section(float(meta.sigma_pb), float(meta.sigma_err_pb), n, n)
+    return xs
+
+
+def _ascii(meta: RunMetadata, event: pyhepmc.GenEvent | None = None) -> bytes:
+    """What pyhepmc's ``WriterAscii`` writes for this run's run info and one or no event."""
+    buffer = io.BytesIO()
+    ios = pyhepmc._core.pyiostream(buffer)
+    writer = pyhepmc.io.WriterAscii(ios, _run_info(meta))
+    if event is not None:
+        writer.write_event(event)
+    writer.close()
+    ios.flush()
+    return buffer.getvalue()
+
+
+def hepmc3_header(metadata: RunMetadata) -> bytes:
+    """Everything a HepMC3 file of this run holds before its first event: the version and
+    ``START_EVENT_LISTING`` lines and the run info (tool, weight names, card, seed, metadata),
+    as :class:`HepMC3Writer` writes them. A file is ``hepmc3_header(meta)``, the events (each
+    from its ``E`` line), then :data:`HEPMC3_FOOTER`.
+    """
+    text = _ascii(metadata)
+    if not text.endswith(HEPMC3_FOOTER):  # pragma: no cover - guards a pyhepmc format change
+        raise RuntimeError("unexpected pyhepmc output: no END_EVENT_LISTING line")
+    return text[: -len(HEPMC3_FOOTER)]
+
+
+def hepmc3_cross_section_line(metadata: RunMetadata) -> bytes:
+    """The ``A 0 GenCrossSection ...`` line (with its newline) that :class:`HepMC3Writer`
+    writes in every event of this run: σ ± δσ in pb and ``n_events`` accepted and attempted."""
+    ev = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
+    ev.cross_section = _cross_section(metadata)
+    for line in _ascii(metadata, ev).splitlines(keepends=True):
+        if line.startswith(b"A 0 GenCrossSection "):
+            return line
+    raise RuntimeError("pyhepmc wrote no GenCrossSection line")  # pragma: no cover
+
+
 class HepMC3Writer(AtomicWriter):
     """Streamed HepMC3 ASCII writer: ``with HepMC3Writer(path, meta) as w: w.write(batch)``.
 
-    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible.
+    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible,
+    with the header, the events and the footer in three gzip members (one stream to every
+    reader; shard assembly copies the events' member).
     ``precision`` is the number of significant digits the writer uses (HepMC3 default 16).
+    Events are numbered from ``first_event`` on (0-based); a shard of a larger run passes the
+    index of its first event in the run, so that its numbers are the run's.
     """
 
     def __init__(
@@ -64,76 +119,101 @@ class HepMC3Writer(AtomicWriter):
         *,
         gzip: bool | None = None,
         precision: int = 16,
+        first_event: int = 0,
     ):
         if gzip is None:
             gzip = str(path).endswith(".gz")
         self.metadata = metadata
         self.n_written = 0
+        self.first_event = int(first_event)
         self._run_info = _run_info(metadata)
-        self._xs = pyhepmc.GenCrossSection()
-        self._xs.set_cross_section(
-            float(metadata.sigma_pb),
-            float(metadata.sigma_err_pb),
-            int(metadata.n_events),
-            int(metadata.n_events),
-        )
+        self._xs = _cross_section(metadata)
         self._event = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
         self._buffer = io.BytesIO()
         self._ios = pyhepmc._core.pyiostream(self._buffer)
         self._writer = pyhepmc.io.WriterAscii(self._ios, self._run_info)
         self._writer.precision = precision
+        # WriterAscii writes the header in pieces (its run info with the first event or at
+        # close); _drain puts it, once complete, in a gzip member of its own
+        self._header: bytes | None = hepmc3_header(metadata)
         self._stream = self._open(path, binary=True, gzip=gzip)
 
     def _drain(self) -> None:
         self._ios.flush()
         data = self._buffer.getvalue()
+        if data and self._header is not None:
+            if len(data) < len(self._header):
+                return  # the header is not complete yet: keep it in the buffer
+            if data.startswith(self._header):  # else: no member boundary, still a valid file
+                self._stream.write(self._header)
+                self._atomic.new_member()
+                data = data[len(self._header) :]
+            self._header = None
         if data:
             self._stream.write(data)
-            self._buffer.seek(0)
-            self._buffer.truncate()
+        self._buffer.seek(0)
+        self._buffer.truncate()
 
     def write(self, batch: EventBatch) -> None:
-        """Append the events of ``batch``."""
+        """Append the events of ``batch``.
+
+        The batch is prepared once: contiguous per-column arrays whose per-event rows pyhepmc
+        takes without a copy, and Python lists of the per-event scalars; the loop only slices
+        and calls pyhepmc (``from_hepevt`` with positional arguments, weights, cross section,
+        attributes, ``write_event``). The run info survives ``from_hepevt`` and is set once.
+        """
         with self._guard():
             ev = self._event
-            info = {
-                k: (v.tolist(), np.issubdtype(v.dtype, np.integer)) for k, v in batch.info.items()
-            }
-            helicity = np.rint(batch.spin).astype(np.int64)
-            for i in range(len(batch)):
-                n = int(batch.n_particles[i])
-                p = batch.p[i, :n]
-                vtx = batch.vertex[i, :n]
-                ev.from_hepevt(
-                    self.n_written + i,
-                    p[:, 0],
-                    p[:, 1],
-                    p[:, 2],
-                    p[:, 3],
-                    batch.m[i, :n],
-                    batch.pid[i, :n],
-                    batch.status[i, :n],
-                    parents=batch.mother[i, :n],
-                    vx=vtx[:, 0],
-                    vy=vtx[:, 1],
-                    vz=vtx[:, 2],
-                    vt=vtx[:, 3],
-                    fortran=False,
+            ev.run_info = self._run_info
+            px, py, pz, en = np.ascontiguousarray(np.moveaxis(batch.p, -1, 0))
+            vx, vy, vz, vt = np.ascontiguousarray(np.moveaxis(batch.vertex, -1, 0))
+            m = np.ascontiguousarray(batch.m, dtype=np.float64)
+            pid = np.ascontiguousarray(batch.pid, dtype=np.int32)
+            status = np.ascontiguousarray(batch.status, dtype=np.int32)
+            mother = np.ascontiguousarray(batch.mother, dtype=np.int32)
+            helicity = np.rint(batch.spin).astype(np.int64).tolist()
+            weights = batch.weight.tolist()
+            info = [
+                (k, v.tolist() if np.issubdtype(v.dtype, np.integer) else v.astype(float).tolist())
+                for k, v in batch.info.items()
+            ]
+            xs = self._xs
+            from_hepevt = ev.from_hepevt
+            write_event = self._writer.write_event
+            first = self.first_event + self.n_written
+            for i, n in enumerate(batch.n_particles.tolist()):
+                from_hepevt(
+                    first + i,
+                    px[i, :n],
+                    py[i, :n],
+                    pz[i, :n],
+                    en[i, :n],
+                    m[i, :n],
+                    pid[i, :n],
+                    status[i, :n],
+                    mother[i, :n],
+                    None,
+                    vx[i, :n],
+                    vy[i, :n],
+                    vz[i, :n],
+                    vt[i, :n],
+                    False,
                 )
-                ev.run_info = self._run_info
-                ev.weights = [float(batch.weight[i])]
-                ev.cross_section = self._xs
+                ev.weights = [weights[i]]
+                ev.cross_section = xs
                 attrs = ev.attributes
-                attrs["helicity"] = helicity[i, :n].tolist()
-                for k, (vals, is_int) in info.items():
-                    attrs[k] = int(vals[i]) if is_int else float(vals[i])
-                self._writer.write_event(ev)
+                attrs["helicity"] = helicity[i][:n]
+                for k, vals in info:
+                    attrs[k] = vals[i]
+                write_event(ev)
             if self._writer.failed():
                 raise OSError("pyhepmc WriterAscii reported a failure")
             self._drain()
         self.n_written += len(batch)
 
     def _finish(self) -> None:
+        self._drain()
+        self._atomic.new_member()  # the footer in a gzip member of its own
         self._writer.close()
         self._drain()
 

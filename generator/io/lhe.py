@@ -38,10 +38,12 @@ from .atomic import AtomicWriter
 from .metadata import RunMetadata
 
 __all__ = [
+    "LHE_FOOTER",
     "LHE_FORMAT",
     "LHEWriter",
     "batch_to_lhe_events",
     "format_lhe_events",
+    "lhe_header",
     "proper_decay_length",
 ]
 
@@ -66,7 +68,8 @@ LHE_FORMAT = pylhe.LHEXMLFormat(
 _EVENTINFO_PCT = "%3d %6d % .16e % .16e % .16e % .16e"
 _PARTICLE_PCT = "%9d %3d %3d %3d %3d %3d % .16e % .16e % .16e % .16e % .16e % .10e % .1f"
 
-_CLOSING_TAG = "</LesHouchesEvents>"
+#: The last bytes of every LHE file (no newline after it, as pylhe writes it).
+LHE_FOOTER = "</LesHouchesEvents>"
 
 
 def proper_decay_length(batch: EventBatch) -> np.ndarray:
@@ -188,27 +191,142 @@ def batch_to_lhe_events(batch: EventBatch) -> list[pylhe.LHEEvent]:
     return out
 
 
+def _format_unique(values: np.ndarray, spec: str) -> np.ndarray:
+    """``spec % v`` for every element of the 1-d ``values``, as an object array of str.
+
+    Each distinct value is formatted once. Floats are told apart by their bit pattern, not by
+    ``==``, so that -0.0 and 0.0 (equal, but formatted differently) and NaNs with different
+    signs each keep their own text.
+    """
+    keys = values.view(np.int64) if values.dtype == np.float64 else values
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    texts = np.array([spec % v for v in uniq.view(values.dtype).tolist()], dtype=object)
+    return texts[inverse.ravel()]
+
+
+def _format_unique_rows(rows: np.ndarray, spec: str) -> np.ndarray:
+    """``spec % tuple(row)`` for every row of the 2-d integer array ``rows`` (see above).
+
+    Rows are told apart by one int64 key packing the columns (offset by their minimum) when
+    their ranges fit in 62 bits, as they do for HEPEUP's integer columns; else by their bytes.
+    """
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    lo = rows.min(axis=0, initial=0)
+    bits = [int(span).bit_length() for span in (rows.max(axis=0, initial=0) - lo).tolist()]
+    keys: np.ndarray
+    if sum(bits) <= 62:
+        keys = np.zeros(len(rows), dtype=np.int64)
+        for j, b in enumerate(bits):
+            keys = (keys << b) | (rows[:, j] - lo[j])
+    else:
+        keys = rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    texts = np.array([spec % tuple(r) for r in rows[first].tolist()], dtype=object)
+    return texts[inverse.ravel()]
+
+
+def _format_sparse(values: np.ndarray, spec: str) -> np.ndarray:
+    """``spec % v`` for every element of the 1-d float ``values``, most of which are +0.0."""
+    out = np.full(len(values), spec % 0.0, dtype=object)
+    nonzero = values.view(np.int64) != 0  # -0.0 has a bit set: formatted as itself
+    out[nonzero] = [spec % v for v in values[nonzero].tolist()]
+    return out
+
+
+#: ``%s`` slots of one particle line: the integer columns, px, py, pz, E, m, VTIMUP, SPINUP
+_LINE_TEMPLATE = "%s % .16e % .16e % .16e % .16e %s %s %s"
+_LINE_ITEMS = 8
+_PREFIX_PCT = _PARTICLE_PCT[: _PARTICLE_PCT.index(" % .16e")]  # the six integer columns
+_event_templates: dict[int, str] = {}
+
+
+def _event_template(n: int) -> str:
+    """The ``%`` template of one ``<event>`` block with ``n`` particles (the layout of
+    ``LHEEvent.tolhe``: the event line, the particle lines joined by newlines)."""
+    t = _event_templates.get(n)
+    if t is None:
+        t = _event_templates[n] = "<event>\n%s\n" + "\n".join([_LINE_TEMPLATE] * n) + "\n</event>\n"
+    return t
+
+
 def format_lhe_events(batch: EventBatch) -> str:
     """The ``<event>`` blocks of ``batch``, byte-identical to pylhe's ``LHEEvent.tolhe`` with
-    :data:`LHE_FORMAT`, one per line group, each followed by a newline."""
-    events, particles = _columns(batch)
-    lines = [_PARTICLE_PCT % row for row in particles]
-    parts = []
-    start = 0
-    for ev in events:
-        stop = start + ev[0]
-        parts.append("<event>\n" + _EVENTINFO_PCT % ev + "\n")
-        parts.append("\n".join(lines[start:stop]))
-        parts.append("\n</event>\n")
-        start = stop
-    return "".join(parts)
+    :data:`LHE_FORMAT`, one per line group, each followed by a newline.
+
+    The batch is prepared once with numpy and formatted by a single ``%`` operation: columns
+    with few distinct values (the integer columns, masses, VTIMUP, SPINUP, the event lines) are
+    formatted once per distinct value and looked up; only the four momentum components are
+    converted per particle. The number formats are those of :data:`LHE_FORMAT`, so the text is
+    the same as pylhe's (a test compares them, including -0.0, NaN and 3-digit exponents).
+    """
+    n = len(batch)
+    if n == 0:
+        return ""
+    used = np.arange(batch.n_slots)[None, :] < batch.n_particles[:, None]
+    ints = np.stack(
+        [
+            batch.pid,
+            np.where(batch.status == STATUS_BEAM, -1, batch.status),
+            np.where(batch.mother[..., 0] >= 0, batch.mother[..., 0] + 1, 0),
+            np.where(batch.mother[..., 1] >= 0, batch.mother[..., 1] + 1, 0),
+            np.zeros_like(batch.pid),
+            np.zeros_like(batch.pid),
+        ],
+        axis=-1,
+    )[used]
+    n_lines = len(ints)
+    items = np.empty((n_lines, _LINE_ITEMS), dtype=object)
+    items[:, 0] = _format_unique_rows(ints, _PREFIX_PCT)
+    items[:, 1:5] = batch.p[used]  # Python floats, formatted by the template
+    items[:, 5] = _format_unique(batch.m[used], "% .16e")
+    items[:, 6] = _format_sparse(proper_decay_length(batch)[used], "% .10e")
+    items[:, 7] = _format_unique(np.where(batch.spin == 0, 9.0, batch.spin)[used], "% .1f")
+
+    weight = np.ascontiguousarray(batch.weight, dtype=np.float64)
+    scale = np.ascontiguousarray(batch.m[:, SLOT_ALP], dtype=np.float64)
+    info_rows = np.stack(
+        [batch.n_particles.astype(np.int64), weight.view(np.int64), scale.view(np.int64)], axis=1
+    )
+    _, first, inverse = np.unique(info_rows, axis=0, return_index=True, return_inverse=True)
+    info_texts = [
+        _EVENTINFO_PCT % (int(batch.n_particles[i]), 1, weight[i], scale[i], ALPHA_EM, 0.0)
+        for i in first.tolist()
+    ]
+    info = np.array(info_texts, dtype=object)[inverse.ravel()]
+
+    counts = batch.n_particles.astype(np.int64)
+    starts = np.arange(n) + _LINE_ITEMS * (np.cumsum(counts) - counts)
+    flat = np.empty(n + _LINE_ITEMS * n_lines, dtype=object)
+    is_info = np.zeros(len(flat), dtype=bool)
+    is_info[starts] = True
+    flat[is_info] = info
+    flat[~is_info] = items.ravel()
+    template = "".join([_event_template(c) for c in counts.tolist()])
+    return template % tuple(flat.tolist())
+
+
+def lhe_header(metadata: RunMetadata) -> str:
+    """Everything an LHE file of this run holds before its first ``<event>``: the opening tag,
+    ``<header>`` (card, seed, versions, metadata) and ``<init>`` (beams, XSECUP / XERRUP),
+    ending with ``"</init>\\n"``. A file is ``lhe_header(meta)``, the event blocks
+    (:func:`format_lhe_events`), then :data:`LHE_FOOTER`.
+    """
+    doc = pylhe.LesHouchesEvents(init=_init(metadata), header=_header(metadata), events=()).tolhe(
+        LHE_FORMAT
+    )
+    # pylhe closes the document after the (here empty) event iterable
+    if not doc.endswith(LHE_FOOTER):  # pragma: no cover - guards a pylhe format change
+        raise RuntimeError("unexpected pylhe output: no closing </LesHouchesEvents> tag")
+    return doc[: -len(LHE_FOOTER)]
 
 
 class LHEWriter(AtomicWriter):
     """Streamed LHE writer: ``with LHEWriter(path, meta) as w: w.write(batch)``.
 
-    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible.
-    The file appears under ``path`` only after :meth:`close` succeeds.
+    ``gzip`` defaults to whether ``path`` ends in ``.gz``; gzip output is byte-reproducible,
+    with the header, the events and the footer in three gzip members (one stream to every
+    reader; shard assembly copies the events' member). The file appears under ``path`` only
+    after :meth:`close` succeeds.
     """
 
     def __init__(
@@ -220,15 +338,9 @@ class LHEWriter(AtomicWriter):
         self.n_written = 0
         stream = self._open(path, binary=False, gzip=gzip)
         self._stream = stream
-        doc = pylhe.LesHouchesEvents(
-            init=_init(metadata), header=_header(metadata), events=()
-        ).tolhe(LHE_FORMAT)
-        # pylhe closes the document after the (here empty) event iterable; keep the closing
-        # tag for close() so that events can be appended in between.
-        if not doc.endswith(_CLOSING_TAG):  # pragma: no cover - guards a pylhe format change
-            raise RuntimeError("unexpected pylhe output: no closing </LesHouchesEvents> tag")
         with self._guard():
-            stream.write(doc[: -len(_CLOSING_TAG)])
+            stream.write(lhe_header(metadata))
+            self._atomic.new_member()  # gzip: header, events and footer in their own members
 
     def write(self, batch: EventBatch) -> None:
         """Append the events of ``batch``."""
@@ -237,4 +349,5 @@ class LHEWriter(AtomicWriter):
         self.n_written += len(batch)
 
     def _finish(self) -> None:
-        self._stream.write(_CLOSING_TAG)
+        self._atomic.new_member()
+        self._stream.write(LHE_FOOTER)

@@ -146,6 +146,39 @@ def test_fast_formatting_equals_pylhe(batch):
     assert format_lhe_events(batch) == reference
 
 
+def test_fast_formatting_edge_values(batch_factory):
+    # values whose text the per-distinct-value lookups must keep apart or get right: -0.0
+    # next to 0.0, NaN, 3-digit exponents, negative and varied weights, events of different
+    # sizes (one without particles), non-default helicities
+    b = batch_factory(12, seed=3, weighted=True)
+    b.p[0, 0, 0] = -0.0
+    b.p[1, 0, 0] = 0.0
+    b.p[2, 2, 1] = 1e-120
+    b.p[3, 2, 1] = -3.5e150
+    b.p[4, 5, 2] = np.nan
+    b.m[5, 5] = -0.0
+    b.m[6, 7] = 1e-200
+    b.weight[7] = -2.5
+    b.weight[8] = -0.0
+    b.spin[9, 5] = 0.5
+    b.n_particles[10] = 0
+    b.status[10] = 0
+    reference = "".join(e.tolhe(LHE_FORMAT) + "\n" for e in batch_to_lhe_events(b))
+    assert format_lhe_events(b) == reference
+    assert "-0.0000000000000000e+00" in reference and "-3.4999999999999998e+150" in reference
+    assert format_lhe_events(b.select(slice(0, 0))) == ""
+
+
+def test_format_unique_rows_packed_and_bytes_keys():
+    from alpgen.io.lhe import _format_unique_rows
+
+    spec = "%d|%d|%d"
+    small = np.array([[13, -1, 0], [15, 2, 1], [13, -1, 0], [-13, 1, 5]])
+    wide = np.array([[2**40, -(2**40), 0], [-(2**40), 2**40, 7], [2**40, -(2**40), 0]])
+    for rows in (small, wide):  # wide: 3 x 42 bits do not pack into one int64 key
+        assert _format_unique_rows(rows, spec).tolist() == [spec % tuple(r) for r in rows]
+
+
 def test_file_equals_pylhe_writer(lhe_file, batch, meta):
     doc = pylhe.LesHouchesEvents(
         init=_init(meta), header=_header(meta), events=batch_to_lhe_events(batch)
