@@ -77,11 +77,32 @@ class BackgroundParams:
         return _BEAMS[self.beam_particle]
 
     @classmethod
+    def from_card(cls, card: Any) -> BackgroundParams:
+        """The inputs a :class:`~alpgen.card.RunCard` fixes: ``beam.particle``, ``beam.energy``
+        (a beam spectrum is not supported for backgrounds), ``target.material``,
+        ``target.thickness_cm``, ``run.batch_size``, ``production.precision``,
+        ``production.t_max`` and ``production.form_factors``; the rest keep their defaults."""
+        if getattr(card.beam, "energy", None) is None:
+            raise CardError("beam.energy", "background processes need a fixed beam energy")
+        return cls(
+            beam_particle=card.beam.particle,
+            beam_energy=float(card.beam.energy),
+            target=card.target.material,
+            thickness_cm=float(card.target.thickness_cm),
+            batch_size=int(card.run.batch_size),
+            precision=float(card.production.precision),
+            t_max=card.production.t_max,
+            form_factors=tuple(card.production.form_factors),
+        )
+
+    @classmethod
     def coerce(cls, obj: Any) -> BackgroundParams:
-        """A :class:`BackgroundParams` from itself, a mapping of its field names, or an object
-        with those attributes (missing ones take the defaults)."""
+        """A :class:`BackgroundParams` from itself, a run card (:meth:`from_card`), a mapping of
+        its field names, or an object with those attributes (missing ones take the defaults)."""
         if isinstance(obj, cls):
             return obj
+        if all(hasattr(obj, k) for k in ("beam", "target", "run", "production")):
+            return cls.from_card(obj)
         names = [f.name for f in fields(cls)]
         if isinstance(obj, Mapping):
             unknown = sorted(set(obj) - set(names))

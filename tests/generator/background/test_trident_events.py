@@ -137,3 +137,24 @@ def test_bad_inputs():
         BackgroundParams(beam_particle="e-")
     with pytest.raises(CardError, match="nope"):
         BackgroundParams.coerce({"nope": 1})
+
+
+@pytest.mark.parametrize("name", ["na64mu_160GeV.toml", "thin_target_1p5TeV.toml", "fasernu2.toml"])
+def test_params_from_run_card(name):
+    from pathlib import Path
+
+    from alpgen.card import load_card
+    from alpgen.errors import CardError
+
+    path = Path(__file__).resolve().parents[3] / "cards" / name
+    card = load_card(path, check_files=False)
+    if card.beam.energy is None:  # a spectrum card: backgrounds need a fixed energy
+        with pytest.raises(CardError, match=r"beam\.energy"):
+            BackgroundParams.coerce(card)
+        return
+    bp = BackgroundParams.coerce(card)
+    assert bp.beam_energy == card.beam.energy
+    assert bp.target == card.target.material
+    assert bp.thickness_cm == card.target.thickness_cm
+    assert bp.beam_pid == (13 if card.beam.particle == "mu-" else -13)
+    assert bp.t_max == card.production.t_max
