@@ -111,3 +111,17 @@ def test_dstar_cross_section_vs_compass(charm):
     assert sigma_nb - 4 * err_nb < 1.9 * 2
     # and consistent with the high-statistics number of the validation script
     assert sigma_nb == pytest.approx(1.10, abs=4 * err_nb + 0.05)
+
+
+def test_charm_deterministic_in_seed():
+    pytest.importorskip("pythia8mc")
+    bp = BackgroundParams(beam_energy=160.0, batch_size=20, charm_sigma_events=50)
+    res, it = background_events("charm", bp, 20, seed=9)
+    a = next(it)
+    b = next(background_events("charm", bp, 20, seed=9)[1])
+    assert np.array_equal(a.p, b.p) and np.array_equal(a.vertex, b.vertex)
+    assert np.array_equal(a.pid, b.pid)
+    # the proton and neutron generators are seeded differently
+    st = res.sampler.settings
+    seeds = [next(x for x in st[n] if x.startswith("Random:seed")) for n in (2212, 2112)]
+    assert seeds[0] != seeds[1]
