@@ -5,7 +5,11 @@
           ├─ (STREAM_EVENTS, i)        batch i of the event loop: hard process, helicities,
           │                            interaction point, decays (in that order)
           ├─ (STREAM_SCAN, j)          the run seed of mass point j of a scan
-          └─ (STREAM_PILOT)            the pilot batch timed for the run estimate (discarded)
+          ├─ (STREAM_PILOT)            the pilot batch timed for the run estimate (discarded)
+          └─ (STREAM_BACKGROUND, p, s, i)  Standard-Model background process p
+                                       (BACKGROUND_PROCESSES), sub-stream s = BKG_VEGAS,
+                                       BKG_PRESCAN or BKG_EVENTS, element i (event batch i;
+                                       the Pythia seed of the charm generator is element 0)
 
 Each stream is ``SeedSequence(seed, spawn_key=(stream, index))``: a fixed function of the seed
 and its position, never of the order in which batches, points or workers finish, or of the
@@ -17,11 +21,19 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "BACKGROUND_PROCESSES",
+    "BKG_EVENTS",
+    "BKG_PRESCAN",
+    "BKG_VEGAS",
+    "STREAM_BACKGROUND",
     "STREAM_EVENTS",
     "STREAM_PILOT",
     "STREAM_PRESCAN",
     "STREAM_SCAN",
     "STREAM_VEGAS",
+    "background_int_seed",
+    "background_rng",
+    "background_seed",
     "int_seed",
     "rng_for",
     "seed_for",
@@ -32,6 +44,13 @@ STREAM_PRESCAN = 1
 STREAM_EVENTS = 2
 STREAM_SCAN = 3
 STREAM_PILOT = 4
+STREAM_BACKGROUND = 5
+
+#: Index p of each Standard-Model background process in ``(STREAM_BACKGROUND, p, s, i)``.
+BACKGROUND_PROCESSES = {"sm_tautau": 0, "sm_mumu": 1, "charm": 2}
+BKG_VEGAS = 0
+BKG_PRESCAN = 1
+BKG_EVENTS = 2
 
 
 def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:
@@ -47,3 +66,21 @@ def rng_for(seed: int, stream: int, index: int = 0) -> np.random.Generator:
 def int_seed(seed: int, stream: int, index: int = 0) -> int:
     """A 32-bit integer seed for libraries that take one (vegas, the per-point scan seed)."""
     return int(seed_for(seed, stream, index).generate_state(1)[0])
+
+
+def background_seed(seed: int, process: str, sub: int, index: int = 0) -> np.random.SeedSequence:
+    """The seed sequence ``(STREAM_BACKGROUND, p, sub, index)`` of background ``process``
+    (a key of :data:`BACKGROUND_PROCESSES`); disjoint from every signal stream."""
+    return np.random.SeedSequence(
+        seed, spawn_key=(STREAM_BACKGROUND, BACKGROUND_PROCESSES[process], sub, index)
+    )
+
+
+def background_rng(seed: int, process: str, sub: int, index: int = 0) -> np.random.Generator:
+    """A PCG64 generator on :func:`background_seed`."""
+    return np.random.Generator(np.random.PCG64(background_seed(seed, process, sub, index)))
+
+
+def background_int_seed(seed: int, process: str, sub: int, index: int = 0) -> int:
+    """A 32-bit integer seed on :func:`background_seed` (vegas, Pythia)."""
+    return int(background_seed(seed, process, sub, index).generate_state(1)[0])
