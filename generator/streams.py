@@ -5,7 +5,14 @@
           ├─ (STREAM_EVENTS, i)        batch i of the event loop: hard process, helicities,
           │                            interaction point, decays (in that order)
           ├─ (STREAM_SCAN, j)          the run seed of mass point j of a scan
-          └─ (STREAM_PILOT)            the pilot batch timed for the run estimate (discarded)
+          ├─ (STREAM_PILOT)            the pilot batch timed for the run estimate (discarded)
+          └─ (STREAM_COUNT_DECAYS, i)  the decays redrawn for the detector counting of batch i
+                                       (forced channels, biased decay lengths) on the hard
+                                       events of (STREAM_EVENTS, i)
+
+Counting batches beyond the run's events continue the event stream: batch i of the counting
+draws its hard events from (STREAM_EVENTS, i) exactly as a longer run would, so counting k
+batches gives the same result however the loop is stopped.
 
 Each stream is ``SeedSequence(seed, spawn_key=(stream, index))``: a fixed function of the seed
 and its position, never of the order in which batches, points or workers finish, or of the
@@ -17,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "STREAM_COUNT_DECAYS",
     "STREAM_EVENTS",
     "STREAM_PILOT",
     "STREAM_PRESCAN",
@@ -32,6 +40,7 @@ STREAM_PRESCAN = 1
 STREAM_EVENTS = 2
 STREAM_SCAN = 3
 STREAM_PILOT = 4
+STREAM_COUNT_DECAYS = 5
 
 
 def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:
