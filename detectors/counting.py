@@ -398,8 +398,8 @@ def format_table(result: DetectorResult, *, reach: tuple[float, float] | None = 
     fixed = r.reach_fixed_br_invTeV
     if reach is not None and math.isfinite(reach[0]):
         value, err = reach
-        rel = f" ({100 * err / value:.2g} %)" if math.isfinite(err) and value > 0 else ""
-        reach_line = f"{value:.4g} ± {err:.2g}{rel} TeV^-1 (MC error; fixed BR: {fixed:.4g})"
+        rel = f"{100 * err / value:.2g} % " if math.isfinite(err) and value > 0 else ""
+        reach_line = f"{value:.4g} ± {err:.2g} TeV^-1 ({rel}MC error; fixed BR: {fixed:.4g})"
     elif math.isfinite(fixed) and reach is None:
         reach_line = f"{fixed:.4g} TeV^-1 (fixed BR)"
     else:

@@ -78,9 +78,15 @@ def _alp_allowed(card: RunCard) -> list[str]:
 
 def _charge_flip_channels(card: RunCard) -> list[str]:
     """ALP channels whose lepton of the beam flavour has the charge opposite to the beam's
-    (a → μ⁺τ⁻ for a μ⁻ beam); a negative lepton has a positive PDG id."""
+    and the card's produced lepton as the other daughter (a → μ⁺τ⁻ for a μ⁻ beam and a τ); a
+    negative lepton has a positive PDG id."""
     want = card.beam.charge * LEPTONS[card.beam.flavour][0]
-    return [c.name for c in channels_for(PID_ALP) if want in c.daughters]
+    other = LEPTONS[card.production.lepton_out][0]
+    return [
+        c.name
+        for c in channels_for(PID_ALP)
+        if want in c.daughters and other in {abs(d) for d in c.daughters}
+    ]
 
 
 def _tau_names(selection: tuple[str, ...] | None) -> list[str]:
