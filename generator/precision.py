@@ -24,6 +24,10 @@ CPU-second. Two things make the counting precise by construction:
 ``stop`` reports why the counting ended: ``"target_precision"``, ``"max_count_events"`` or
 ``"sigma_precision"`` (the MC error of σ alone exceeds the target: more events cannot help;
 lower ``production.precision``).
+
+A scan point writes no files, so it needs no minimum: it counts from the first batch in
+batches of at most :data:`SCAN_BATCH` events (finer steps, fewer events beyond the target),
+unless the scan asks for a number of events per point.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
     from .events import EventBatch
 
 __all__ = [
+    "SCAN_BATCH",
     "STOP_CAP",
     "STOP_SIGMA",
     "STOP_TARGET",
@@ -62,6 +67,9 @@ __all__ = [
 STOP_TARGET = "target_precision"
 STOP_CAP = "max_count_events"
 STOP_SIGMA = "sigma_precision"
+
+#: Largest counting batch of a scan point (events).
+SCAN_BATCH = 5000
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,14 +285,16 @@ class PrecisionCounting:
         return STOP_TARGET if self.relative_error(i) <= target else None
 
     def finish(
-        self, *, minimum: int | None = None
+        self, *, minimum: int | None = None, batch_size: int | None = None
     ) -> tuple[list[SignalResult], list[CountingInfo]]:
-        """Count further batches (from the next index) until every configuration's reach has
-        the target precision or ``max_count_events`` are counted; never stop below
-        ``minimum`` events (default ``[run] events``). Returns the results and one
-        :class:`CountingInfo` per configuration."""
+        """Count further batches (from the next index, ``batch_size`` events each, default
+        ``[run] batch_size``) until every configuration's reach has the target precision or
+        ``max_count_events`` are counted; never stop below ``minimum`` events (default
+        ``[run] events``). Returns the results and one :class:`CountingInfo` per
+        configuration."""
         run = self.card.run
         minimum = run.events if minimum is None else minimum
+        size_max = run.batch_size if batch_size is None else batch_size
         cap = run.max_count_events
         while True:
             for i in self._active(list(range(len(self.counters)))):
@@ -298,9 +308,9 @@ class PrecisionCounting:
                 break
             n_done = min(self.n_events[i] for i in active)
             if n_done < minimum:
-                size = min(run.batch_size, minimum - n_done, cap - n_done)
+                size = min(size_max, minimum - n_done, cap - n_done)
             else:
-                size = min(run.batch_size, cap - n_done)
+                size = min(size_max, cap - n_done)
             index = self.next_index
             hard, rng = self.engine.hard(index, size)
             decayed = self.engine.decay(hard, rng) if self.needs_physical else None

@@ -6,8 +6,9 @@ per-point seed ``SeedSequence(card seed, spawn_key=(STREAM_SCAN, i))`` of the po
 ``i`` (:mod:`alpgen.streams`). Each point runs the :class:`~alpgen.engine.Engine` (σ, then
 hard events batch by batch), counts the card's ``[detector]`` (and optionally further detector
 *variants* on the same hard events) with the decays each selection needs until every reach has
-reached ``[run] target_precision`` (at least ``[run] events`` events, at most
-``[run] max_count_events``; :mod:`alpgen.precision`) and solves for the reach
+reached ``[run] target_precision`` (in batches of at most
+:data:`~alpgen.precision.SCAN_BATCH` events, at least ``n_events`` when the scan asks for them,
+at most ``[run] max_count_events``; :mod:`alpgen.precision`) and solves for the reach
 (:mod:`alpgen.reach`). ``n_events`` of a point is the number of events counted, ``count_stop``
 why the counting stopped.
 
@@ -40,7 +41,7 @@ from .detectors.config import DetectorConfig
 from .engine import Engine
 from .errors import CardError, OutputError, UsageError
 from .io.jsonutil import json_safe
-from .precision import PrecisionCounting
+from .precision import SCAN_BATCH, PrecisionCounting
 from .streams import STREAM_SCAN, int_seed
 
 if TYPE_CHECKING:
@@ -255,7 +256,9 @@ def evaluate_point(task: PointTask) -> PointResult:
         return res
     counting = PrecisionCounting(engine, configs, prompt_mm=task.prompt_mm)
     t0 = time.perf_counter()
-    results, infos = counting.finish()
+    results, infos = counting.finish(
+        minimum=task.n_events or 0, batch_size=min(card.run.batch_size, SCAN_BATCH)
+    )
     res.n_events = infos[0].count_events
     res.count_stop = infos[0].stop
     res.timings_s["events_and_detector"] = round(time.perf_counter() - t0, 3)
