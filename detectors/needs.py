@@ -6,7 +6,8 @@ the channels it accepts and carry the product of their branching ratios as the e
 (physics.md §6.2–§6.3):
 
 * thin target / visible charge flip: a → the charge-flip mode (a → μ⁺τ⁻ for a μ⁻ beam), every
-  τ 3-prong, every τ decay length > ``resolution_mm``;
+  τ 3-prong, every τ decay length > ``resolution_mm``, and with ``alp_decay_max_mm`` the ALP
+  decay within that distance;
 * thin target / invisible: τ 3-prong with decay length > ``resolution_mm`` (the ALP as it is);
 * NA64-μ / invisible: τ → μνν;
 * FASERν2 / chain: τ → μνν with decay length > ``resolution_mm``;
@@ -33,16 +34,23 @@ class DecayNeeds:
     ``alp_charge_flip``: only the ALP's charge-flip mode (its lepton of the beam flavour with the
     charge opposite to the beam's) can pass; ``tau``: τ channel names or tags every τ must
     decay to (``None``: any); ``tau_min_decay_mm``: lab decay length (mm) every τ must exceed
+    (0: no such cut); ``alp_max_decay_mm``: lab distance (mm) within which the ALP must decay
     (0: no such cut).
     """
 
     alp_charge_flip: bool = False
     tau: tuple[str, ...] | None = None
     tau_min_decay_mm: float = 0.0
+    alp_max_decay_mm: float = 0.0
 
     @property
     def forces_anything(self) -> bool:
-        return self.alp_charge_flip or self.tau is not None or self.tau_min_decay_mm > 0.0
+        return (
+            self.alp_charge_flip
+            or self.tau is not None
+            or self.tau_min_decay_mm > 0.0
+            or self.alp_max_decay_mm > 0.0
+        )
 
 
 def decay_needs(config: DetectorConfig) -> DecayNeeds:
@@ -51,7 +59,12 @@ def decay_needs(config: DetectorConfig) -> DecayNeeds:
     if sel == "ultimate":
         return DecayNeeds()
     if name == "thin_target" and sel == "visible_charge_flip":
-        return DecayNeeds(alp_charge_flip=True, tau=("3prong",), tau_min_decay_mm=d)
+        return DecayNeeds(
+            alp_charge_flip=True,
+            tau=("3prong",),
+            tau_min_decay_mm=d,
+            alp_max_decay_mm=config.alp_decay_max_mm or 0.0,
+        )
     if name == "thin_target" and sel == "invisible":
         return DecayNeeds(tau=("3prong",), tau_min_decay_mm=d)
     if name == "na64mu" and sel == "invisible":

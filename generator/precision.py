@@ -8,8 +8,9 @@ CPU-second. Two things make the counting precise by construction:
    (:func:`alpgen.detectors.needs.decay_needs`); the counting decays only those channels and
    carries the product of their branching ratios as the event weight, and draws the τ decay
    lengths from the exponential law biased towards the accepted region L > d with the exact
-   likelihood ratio as a weight (:mod:`alpgen.decays.chain`). The counting reuses the hard
-   events of the run and redraws only their decays, on the stream
+   likelihood ratio as a weight (:mod:`alpgen.decays.chain`); likewise the ALP decay lengths
+   where the selection needs the ALP to decay within ``alp_decay_max_mm``. The counting reuses
+   the hard events of the run and redraws only their decays, on the stream
    ``(STREAM_COUNT_DECAYS, i)`` of batch i (:mod:`alpgen.streams`): the event files keep the
    physical decay mix and exactly ``[run] events`` events. A card that forces channels itself
    is intersected with the selection's needs (an empty intersection is a card error naming
@@ -116,7 +117,12 @@ def counting_decay_config(card: RunCard, config: DetectorConfig) -> DecayConfig:
         alp_channels = tuple(n for n in _charge_flip_channels(card) if n in allowed)
     tau: str | tuple[str, ...] = card.decays.tau
     if physical.tau_selection == ():  # τ left undecayed: nothing to force or bias
-        return DecayConfig(alp=card.decays.alp, tau=tau, alp_channels=alp_channels)
+        return DecayConfig(
+            alp=card.decays.alp,
+            tau=tau,
+            alp_channels=alp_channels,
+            alp_max_decay_mm=needs.alp_max_decay_mm,
+        )
     if needs.tau is not None:
         need = set(_tau_names(needs.tau))
         tau = tuple(n for n in _tau_names(physical.tau_selection) if n in need)
@@ -125,6 +131,7 @@ def counting_decay_config(card: RunCard, config: DetectorConfig) -> DecayConfig:
         tau=tau,
         alp_channels=alp_channels,
         tau_min_decay_mm=needs.tau_min_decay_mm,
+        alp_max_decay_mm=needs.alp_max_decay_mm,
     )
 
 

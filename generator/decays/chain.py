@@ -34,6 +34,11 @@ accepted region, ℓ₀ = x + cτ·Exp(1)) and ``weight`` is multiplied by the e
 p/q: 1/α below x, P/(αP + 1 − α) above. Every distribution stays unbiased (also the cutflow rows
 before the decay-length cut); the selected events carry weight ≈ P instead of being a fraction
 P of the sample. The mixture draws one extra uniform per τ (after the exponential).
+
+Likewise ``DecayConfig.alp_max_decay_mm`` = D > 0 (a selection that needs the ALP to decay
+within D of its production point) draws the ALP's decay length from α p + (1 − α) p Θ(ℓ₀ < x)/P
+with x = D m_a/|p⃗|, P = 1 − e^(−x/cτ): ℓ₀ = −cτ ln(1 − u P) on the restricted branch, weight
+1/α above x and P/(αP + 1 − α) below. For a prompt ALP (P ≈ 1) the weight is ≈ 1.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ class DecayConfig:
     ``alp_channels``: explicit ALP channel names (forced, weight ΣBR); overrides ``alp``.
     ``tau_min_decay_mm``: lab decay length (mm) below which no selection accepts a τ; > 0
     switches on the decay-length biasing of the module docstring with ``bias_fraction`` α.
+    ``alp_max_decay_mm``: lab decay length (mm) above which no selection accepts the ALP's
+    decay; > 0 biases the ALP decay lengths towards it (module docstring).
     """
 
     alp: str = "auto"
@@ -68,6 +75,7 @@ class DecayConfig:
     alp_channels: tuple[str, ...] | None = None
     tau_min_decay_mm: float = 0.0
     bias_fraction: float = 0.1
+    alp_max_decay_mm: float = 0.0
 
     def __post_init__(self) -> None:
         if self.alp not in ("auto", "visible", "invisible"):
@@ -76,6 +84,8 @@ class DecayConfig:
             )
         if not (self.tau_min_decay_mm >= 0.0 and 0.0 < self.bias_fraction <= 1.0):
             raise ValueError("need tau_min_decay_mm ≥ 0 and 0 < bias_fraction ≤ 1")
+        if not self.alp_max_decay_mm >= 0.0:
+            raise ValueError("need alp_max_decay_mm ≥ 0")
 
     @property
     def tau_selection(self) -> tuple[str, ...] | None:
@@ -144,9 +154,10 @@ def _decay_slot(
     rng: np.random.Generator,
     min_lab_mm: float = 0.0,
     bias_fraction: float = 1.0,
+    max_lab_mm: float = 0.0,
 ) -> None:
-    """Decay the particle in ``slot`` for the events ``rows`` (in place); ``min_lab_mm`` > 0:
-    decay lengths from the biased mixture of the module docstring."""
+    """Decay the particle in ``slot`` for the events ``rows`` (in place); ``min_lab_mm`` > 0
+    or ``max_lab_mm`` > 0: decay lengths from the biased mixtures of the module docstring."""
     n = len(rows)
     if n == 0:
         return
@@ -169,6 +180,21 @@ def _decay_slot(
         above = ell0 > x
         ratio = np.where(
             above, prob / (bias_fraction * prob + (1.0 - bias_fraction)), 1.0 / bias_fraction
+        )
+        ev.weight[rows] *= ratio
+    elif max_lab_mm > 0.0:
+        pabs = np.sqrt(np.sum(p_par[:, :3] ** 2, axis=1))
+        with np.errstate(divide="ignore"):
+            x = max_lab_mm * m_parent / pabs
+        prob = -np.expm1(-x / ctau_mm)  # P(ℓ₀ < x)
+        u = rng.random(n)
+        head = u >= bias_fraction  # drawn from the exponential restricted to ℓ₀ < x
+        # reuse the exponential's uniform: e^(−ℓ₀/cτ) is uniform, so is 1 − e^(−ℓ₀/cτ)
+        v = -np.expm1(-ell0 / ctau_mm)
+        ell0 = np.where(head, -ctau_mm * np.log1p(-v * prob), ell0)
+        below = ell0 < x
+        ratio = np.where(
+            below, prob / (bias_fraction * prob + (1.0 - bias_fraction)), 1.0 / bias_fraction
         )
         ev.weight[rows] *= ratio
     disp = np.empty((n, 4))
@@ -235,6 +261,8 @@ def decay_batch(
             model.m_a,
             model,
             rng,
+            bias_fraction=config.bias_fraction,
+            max_lab_mm=config.alp_max_decay_mm,
         )
     elif len(alp_rows) and (config.alp != "auto" or config.alp_channels is not None):
         # forced channels that are all closed: σ × BR = 0 (the ALP stays undecayed)

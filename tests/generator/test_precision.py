@@ -183,3 +183,29 @@ def test_forcing_within_the_selection_is_allowed():
 
     config = counting_decay_config(card, DetectorConfig.from_card(dict(card.detector)))
     assert config.tau == ("tau->3pi nu",)  # the intersection with the selection's needs
+
+
+def test_alp_decay_length_biasing_is_unbiased():
+    """A displaced ALP (C/Λ = 10⁻³ TeV⁻¹: cτ ≈ 10 mm, lab λ of metres) that must decay within
+    D = 1 m: biased and physical sampler agree with ⟨1 − exp(−D/βγcτ)⟩."""
+    engine = Engine(
+        load_card(CARDS / "thin_target_1p5TeV.toml", [*FAST, "model.C_over_Lambda=1e-3"])
+    )
+    hard, _ = engine.hard(0, 20_000)
+    d = 1000.0
+    p = np.linalg.norm(hard.p[:, 4, :3], axis=1)  # SLOT_ALP
+    analytic = float(np.mean(-np.expm1(-d * engine.model.m_a / (p * engine.model.ctau_mm))))
+    assert 0.05 < analytic < 0.8
+    est = {}
+    for key, dmax in (("biased", d), ("physical", 0.0)):
+        config = DecayConfig(alp="visible", tau="none", alp_max_decay_mm=dmax)
+        batch = decay_batch(hard, engine.model, config, rng_for(5, 99, 0))
+        dist = fastsim.decay_length(batch, 4)
+        x = np.where(dist <= d, np.asarray(batch.weight, float), 0.0)
+        n = len(x)
+        est[key] = (x.sum() / n, math.sqrt(max((x**2).sum() - x.sum() ** 2 / n, 0.0)) / n)
+        # every event still carries its full weight on average (the mixture is normalised)
+        assert np.asarray(batch.weight).mean() == pytest.approx(1.0, abs=0.05)
+    for value, err in est.values():
+        assert abs(value - analytic) < 3 * err + 1e-3 * analytic, (est, analytic)
+    assert est["biased"][1] < est["physical"][1]
