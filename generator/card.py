@@ -154,7 +154,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         ),
         "max_count_events": Key(
             (int,),
-            1_000_000,
+            200_000,
             _int_range(1, MAX_EVENTS),
             doc="most events the counting generates to reach target_precision",
         ),
@@ -229,7 +229,7 @@ class RunSection:
     batch_size: int
     variance_reduction: str = "auto"
     target_precision: float = 0.02
-    max_count_events: int = 1_000_000
+    max_count_events: int = 200_000
 
 
 @dataclass(frozen=True)

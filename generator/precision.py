@@ -24,7 +24,8 @@ CPU-second. Two things make the counting precise by construction:
 
 ``stop`` reports why the counting ended: ``"target_precision"``, ``"max_count_events"`` or
 ``"sigma_precision"`` (the MC error of σ alone exceeds the target: more events cannot help;
-lower ``production.precision``).
+lower ``production.precision``) or ``"no_selected_events"`` (not one event selected after
+:data:`NO_SIGNAL_EVENTS`: no reach to make precise).
 
 A scan point writes no files, so it needs no minimum: it counts from the first batch in
 batches of at most :data:`SCAN_BATCH` events (finer steps, fewer events beyond the target),
@@ -55,8 +56,10 @@ if TYPE_CHECKING:
     from .events import EventBatch
 
 __all__ = [
+    "NO_SIGNAL_EVENTS",
     "SCAN_BATCH",
     "STOP_CAP",
+    "STOP_NONE",
     "STOP_SIGMA",
     "STOP_TARGET",
     "CountingInfo",
@@ -68,6 +71,11 @@ __all__ = [
 STOP_TARGET = "target_precision"
 STOP_CAP = "max_count_events"
 STOP_SIGMA = "sigma_precision"
+STOP_NONE = "no_selected_events"
+
+#: Events after which a counting that has not selected a single event stops (no reach to make
+#: precise: the ALP is stable, or the selection cannot see the card's decays).
+NO_SIGNAL_EVENTS = 20_000
 
 #: Largest counting batch of a scan point (events).
 SCAN_BATCH = 5000
@@ -285,7 +293,7 @@ class PrecisionCounting:
         c, n = self.counters[i].counter, self.n_events[i]
         ws, wsq = float(c.weight_sum[-1]), float(c.weight_sq_sum[-1])
         if ws <= 0.0 or n <= 0:
-            return None
+            return STOP_NONE if n >= NO_SIGNAL_EVENTS else None
         rel_eff = math.sqrt(max(wsq - ws * ws / n, 0.0)) / ws
         if 0.5 * math.hypot(rel_sigma, rel_eff) > 1.5 * target:
             return None

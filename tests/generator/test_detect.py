@@ -148,7 +148,7 @@ def test_detect_text_names_the_coupling(card_run, capsys):
 
 
 #: the default counting on top of the end-to-end runs' settings
-AUTO = ("run.variance_reduction=auto", "run.max_count_events=1000000")
+AUTO = ("run.variance_reduction=auto", "run.max_count_events=200000")
 
 
 @pytest.mark.parametrize(
