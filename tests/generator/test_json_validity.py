@@ -58,7 +58,7 @@ def test_summary_json_is_strict_with_null_reach_where_undefined(runs, name):
             assert det[key] is None, key
         # nothing selected: the counting gives up after 2×10⁴ events, not at the cap
         assert det["counting"]["stop"] == "no_selected_events"
-        assert det["counting"]["count_events"] == 20_000
+        assert 20_000 <= det["counting"]["count_events"] < 20_000 + 300  # whole batches
     else:
         assert det["reach_C_over_Lambda_invTeV"] > 0
 
