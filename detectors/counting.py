@@ -142,13 +142,17 @@ class DetectorResult:
     coupling_C_over_Lambda: float
     reach_fixed_br_invTeV: float
     cutflow: list[CutflowEntry] = field(default_factory=list)
+    #: (Σ_sel w)² / (N_generated Σ_sel w²): the selected events' Kish effective sample size as
+    #: a fraction of the events generated (1: every event selected with equal weight)
+    selected_effective_fraction: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dictionary, valid JSON: an undefined reach (no signal) is ``None``."""
         d = asdict(self)
         d["cutflow"] = [asdict(c) for c in self.cutflow]
-        if not math.isfinite(d["reach_fixed_br_invTeV"]):
-            d["reach_fixed_br_invTeV"] = None
+        for key in ("reach_fixed_br_invTeV", "selected_effective_fraction"):
+            if not math.isfinite(d[key]):
+                d[key] = None
         return d
 
     def reach_for_mot(self, mot: float) -> float:
@@ -316,6 +320,7 @@ class Counter:
             prev = self.weight_sum[i]
         eps = float(cum[-1])
         signal = produced * eps
+        ws, wsq = float(self.weight_sum[-1]), float(self.weight_sq_sum[-1])
         n_limit = signal_limit(cfg.background)
         return DetectorResult(
             detector=cfg.name,
@@ -340,6 +345,7 @@ class Counter:
             coupling_C_over_Lambda=float(coupling_C_over_Lambda),
             reach_fixed_br_invTeV=_reach(coupling_C_over_Lambda, n_limit, signal),
             cutflow=rows,
+            selected_effective_fraction=ws * ws / (n_gen * wsq) if wsq > 0 else 0.0,
         )
 
 
@@ -392,15 +398,20 @@ def format_table(result: DetectorResult, *, reach: tuple[float, float] | None = 
     fixed = r.reach_fixed_br_invTeV
     if reach is not None and math.isfinite(reach[0]):
         value, err = reach
-        reach_line = f"{value:.4g} ± {err:.2g} TeV^-1 (fixed BR: {fixed:.4g})"
+        rel = f"{100 * err / value:.2g} % " if math.isfinite(err) and value > 0 else ""
+        reach_line = f"{value:.4g} ± {err:.2g} TeV^-1 ({rel}MC error; fixed BR: {fixed:.4g})"
     elif math.isfinite(fixed) and reach is None:
         reach_line = f"{fixed:.4g} TeV^-1 (fixed BR)"
     else:
         reach_line = "no sensitivity"
+    rel_eff = r.efficiency_error / r.efficiency if r.efficiency > 0 else math.nan
     tail = [
-        f"  efficiency = {r.efficiency:.4g} ± {r.efficiency_error:.2g} (incl. BRs)",
-        f"  signal = {r.signal_events:.4g} events ({r.signal_per_mot:.3g} per MOT), "
+        f"  efficiency = {r.efficiency:.4g} ± {r.efficiency_error:.2g} (incl. BRs; MC error)",
+        f"  signal = {r.signal_events:.4g} ± {r.signal_events * rel_eff:.2g} events "
+        f"({r.signal_per_mot:.3g} per MOT; efficiency MC error), "
         f"background = {r.background:g}, N_limit = {r.n_limit:.4g}",
+        f"  MC events counted = {r.n_generated}, selected = {r.n_mc_selected}, selected "
+        f"effective fraction = {r.selected_effective_fraction:.3g}",
         f"  reach C/Lambda = {reach_line}",
     ]
     return "\n".join(head + lines + tail)

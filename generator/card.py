@@ -139,6 +139,25 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "events": Key((int,), 10_000, _int_range(1, MAX_EVENTS), doc="unweighted events"),
         "seed": Key((int,), 1, _int_range(0, 2**63 - 1), doc="master random seed"),
         "batch_size": Key((int,), 20_000, _int_range(100, 10_000_000), doc="events per batch"),
+        "variance_reduction": Key(
+            (str,),
+            "auto",
+            _one_of("auto", "none"),
+            doc="auto: the counting decays only the channels the selection accepts (weight "
+            "ΣBR) with biased τ decay lengths; none: the counting uses the physical decays",
+        ),
+        "target_precision": Key(
+            FLOAT,
+            0.02,
+            _range(0.0, 1.0, True, True),
+            doc="relative MC error of the reach at which the counting stops",
+        ),
+        "max_count_events": Key(
+            (int,),
+            200_000,
+            _int_range(1, MAX_EVENTS),
+            doc="most events the counting generates to reach target_precision",
+        ),
     },
     "beam": {
         "particle": Key((str,), "mu-", _one_of("mu-", "mu+", "e-", "e+")),
@@ -208,6 +227,9 @@ class RunSection:
     events: int
     seed: int
     batch_size: int
+    variance_reduction: str = "auto"
+    target_precision: float = 0.02
+    max_count_events: int = 200_000
 
 
 @dataclass(frozen=True)
@@ -611,6 +633,10 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
     """Cross-key checks: thresholds, open decay channels (``decays``), the ALP width, files."""
     if decays:
         check_alp_decays(card)
+        if card.detector is not None:
+            from .precision import check_forced_channels
+
+            check_forced_channels(card)
     check_width(card)
     m = card.model
     target = card.target_material

@@ -186,6 +186,14 @@ def cmd_run(args: argparse.Namespace) -> int:
             ),
             file=sys.stderr,
         )
+        info = result.counting
+        if info is not None:
+            print(
+                f"  counting: {info.count_events} events in {info.count_batches} batches, "
+                f"variance reduction {info.variance_reduction}, stopped at {info.stop} "
+                f"(target {100 * info.target_precision:g} % on the reach)",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -360,6 +360,8 @@ class Engine:
         self.alp_stable = self.model.width_total <= 0.0
         self.decay_config = DecayConfig(alp=card.decays.alp, tau=card.decays.tau)
         self.helicity_fn = tau_helicity_function(card)
+        #: how the last :func:`alpgen.runner.simulate` counting went (a CountingInfo)
+        self.counting_info: Any = None
 
     @property
     def cross_section(self) -> CrossSection:
@@ -378,11 +380,12 @@ class Engine:
             )
         return self.sampler
 
-    def batch(self, index: int, n: int, rng: np.random.Generator | None = None) -> EventBatch:
-        """Batch ``index`` of ``n`` fully decayed events (on stream ``(STREAM_EVENTS, index)``
-        unless another ``rng`` is given, e.g. for a discarded pilot batch)."""
-        from .decays.chain import decay_batch
-
+    def hard(
+        self, index: int, n: int, rng: np.random.Generator | None = None
+    ) -> tuple[EventBatch, np.random.Generator]:
+        """The hard process of batch ``index`` (``n`` events, undecayed) and its generator,
+        positioned where the decays of that batch continue (stream ``(STREAM_EVENTS, index)``
+        unless another ``rng`` is given)."""
         sampler = self._require_sampler()
         if rng is None:
             rng = rng_for(self.card.run.seed, STREAM_EVENTS, index)
@@ -390,10 +393,24 @@ class Engine:
         hard = sampler.sample(n, rng)
         batch = hard_batch(hard, self.card, rng, helicity_fn=self.helicity_fn)
         self.timer.add("hard_process", time.perf_counter() - t0)
+        return batch, rng
+
+    def decay(
+        self, hard: EventBatch, rng: np.random.Generator, config: Any | None = None
+    ) -> EventBatch:
+        """``hard`` decayed with ``config`` (default: the card's physical decay configuration)."""
+        from .decays.chain import decay_batch
+
         t0 = time.perf_counter()
-        batch = decay_batch(batch, self.model, self.decay_config, rng)
+        out = decay_batch(hard, self.model, self.decay_config if config is None else config, rng)
         self.timer.add("decays", time.perf_counter() - t0)
-        return batch
+        return out
+
+    def batch(self, index: int, n: int, rng: np.random.Generator | None = None) -> EventBatch:
+        """Batch ``index`` of ``n`` fully decayed events (on stream ``(STREAM_EVENTS, index)``
+        unless another ``rng`` is given, e.g. for a discarded pilot batch)."""
+        hard, rng = self.hard(index, n, rng)
+        return self.decay(hard, rng)
 
     def batches(self, n_events: int | None = None) -> Iterator[EventBatch]:
         """Batches of fully decayed events, ``n_events`` in all (default ``[run] events``)."""

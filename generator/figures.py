@@ -75,7 +75,7 @@ def curve_rows(
                 # N ∝ (C/Λ)² with the branching ratio frozen at its reference-coupling value
                 "reach_fixed_br_invTeV": v.reach_prompt if v else nan,
                 "n_solutions": v.n_solutions if v else 0,
-                "n_events": r.n_events,
+                "n_events": v.n_events if v else r.n_events,
             }
         )
     return out
@@ -88,11 +88,13 @@ def scan_setups(
     overrides: Sequence[str] = (),
     backend: Backend | None = None,
     progress: bool = True,
+    n_events: int | None = None,
 ) -> list[dict[str, Any]]:
     """Scan several cards, each with several detector variants on the same events.
 
     ``setups``: ``[(card_path, [(curve_label, detector_overrides), ...]), ...]``; ``overrides``:
-    ``--set`` strings applied to every card. Returns :data:`CURVE_COLUMNS` rows.
+    ``--set`` strings applied to every card; ``n_events``: the fewest events counted per mass
+    (each curve continues to ``[run] target_precision``). Returns :data:`CURVE_COLUMNS` rows.
     """
     from .card import load_card
 
@@ -106,6 +108,7 @@ def scan_setups(
             masses,
             backend=backend,
             variants=variants,
+            n_events=n_events,
             progress=_printer(Path(path).stem) if progress else None,
         )
         for i, (label, v) in enumerate(curves):
@@ -147,7 +150,9 @@ def figure_main(
     masses = np.geomspace(*mass_range, args.masses)
     overrides = [f"run.events={args.events}", f"production.precision={args.precision}"]
     with ProcessPoolBackend(args.workers) as backend:
-        table = scan_setups(list(setups), masses, overrides=overrides, backend=backend)
+        table = scan_setups(
+            list(setups), masses, overrides=overrides, backend=backend, n_events=args.events
+        )
     cons = constraint_rows(np.geomspace(*mass_range, 200))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

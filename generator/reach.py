@@ -143,7 +143,8 @@ class ReweightSample:
         chunk = max(1, 2_000_000 // max(1, w.size))
         for j0 in range(0, flat.size, chunk):
             sl = slice(j0, j0 + chunk)
-            out[sl] = w @ self.per_event(flat[sl]) / wsum
+            # numpy's pairwise sum, not BLAS: the same bits whatever the number of threads
+            out[sl] = (w[:, None] * self.per_event(flat[sl])).sum(axis=0) / wsum
         return out.reshape(c.shape)
 
     def n_signal(self, c: ArrayLike) -> np.ndarray:

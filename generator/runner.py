@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -24,6 +25,7 @@ from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, mode
 from .errors import OutputError
 from .interrupts import critical, debug_pause
 from .io.metadata import RunMetadata, collect_versions
+from .precision import CountingInfo, PrecisionCounting
 from .reach import SignalCounter, SignalResult
 from .streams import STREAM_PILOT, rng_for
 
@@ -57,12 +59,13 @@ ProgressFn = Callable[[int, int], None]
 class RunResult:
     """What a run produced: the output directory, the files by format (absolute paths), the
     summary (equal to ``summary.json``) and the detector result with its reach (``None``
-    without ``[detector]``)."""
+    without ``[detector]``) and how its counting went (:mod:`alpgen.precision`)."""
 
     out_dir: Path
     files: dict[str, Path]
     summary: dict[str, Any]
     detector: SignalResult | None
+    counting: CountingInfo | None = None
 
 
 def prepare_output_dir(card: RunCard, force: bool, out_dir: str | Path | None = None) -> Path:
@@ -142,15 +145,18 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
         f"{est['disk_bytes'] / 1e6:,.0f}",
     )
     meta = _metadata(card, engine.integrated)
-    counter = SignalCounter.from_card(card, engine.model, n_generated=n_total)
+    counting = _counting(card, engine)
+    # the physical selection flags of the events written into histograms.root
+    counter = SignalCounter.from_card(card, engine.model) if counting is not None else None
     with ExitStack() as stack:
         writers = _open_writers(card, out, meta, stack)
         done = 0
-        for batch in engine.batches():
-            if counter is not None:
-                t0 = time.perf_counter()
-                counter.add(batch)
-                timer.add("detector", time.perf_counter() - t0)
+        size = card.run.batch_size
+        for index in range(math.ceil(n_total / size)):
+            hard, rng = engine.hard(index, min(size, n_total - index * size))
+            batch = engine.decay(hard, rng)
+            if counting is not None:
+                counting.add(index, hard, batch)
             for name, w in writers.items():
                 t0 = time.perf_counter()
                 if name == "root":
@@ -188,9 +194,11 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
             "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
         }
         signal_result = None
-        if counter is not None:
-            signal_result = counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
-            summary["detector"] = signal_result.to_dict()
+        info = None
+        if counting is not None:
+            signal_result, info = _finish(counting)
+            summary["detector"] = {**signal_result.to_dict(), "counting": info.to_dict()}
+            summary["timings_s"] = {k: round(v, 4) for k, v in timer.times.items()}
         debug_pause("summary")  # test hook (ALPGEN_DEBUG_PAUSE), a no-op otherwise
         summary_file = AtomicFile(out / "summary.json", binary=False)
         stack.callback(summary_file.abort)  # discarded unless committed below
@@ -209,21 +217,46 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
         100 * sampler.efficiency,
         sampler.overweight_fraction,
     )
-    return RunResult(out, files, json.loads(_dumps(summary)), signal_result)
+    return RunResult(out, files, json.loads(_dumps(summary)), signal_result, info)
+
+
+def _counting(card: RunCard, engine: Engine) -> PrecisionCounting | None:
+    """The precision counting of the card's ``[detector]`` (``None`` without one)."""
+    if card.detector is None:
+        return None
+    from .detectors.config import DetectorConfig
+
+    return PrecisionCounting(engine, [DetectorConfig.from_card(dict(card.detector))])
+
+
+def _finish(counting: PrecisionCounting) -> tuple[SignalResult, CountingInfo]:
+    results, infos = counting.finish()
+    info = infos[0]
+    log.info(
+        "counted %s events in %d batches (%s): reach MC error %.2g%% (target %.2g%%)",
+        f"{info.count_events:,}",
+        info.count_batches,
+        info.stop,
+        100 * info.reach_relative_error,
+        100 * info.target_precision,
+    )
+    return results[0], info
 
 
 def simulate(card: RunCard, *, n_events: int | None = None) -> tuple[Engine, SignalResult | None]:
     """Integrate, generate, decay and count signal without writing files: the engine and the
-    detector result with its reach (``None`` without ``[detector]`` or when σ vanishes)."""
+    detector result with its reach (``None`` without ``[detector]`` or when σ vanishes).
+
+    The counting is that of ``alpgen run`` (:mod:`alpgen.precision`): at least ``n_events``
+    (default ``[run] events``), then on to ``[run] target_precision``; the
+    :class:`~alpgen.precision.CountingInfo` is ``engine.counting_info``."""
     engine = Engine(card)
-    n = card.run.events if n_events is None else n_events
-    counter = SignalCounter.from_card(card, engine.model, n_generated=n)
-    if counter is None or engine.sampler is None:
+    counting = _counting(card, engine)
+    if counting is None or engine.sampler is None:
         return engine, None
-    for batch in engine.batches(n):
-        counter.add(batch)
-    xs = engine.cross_section
-    return engine, counter.result(sigma_pb=xs.sigma_pb, sigma_err_pb=xs.sigma_err_pb)
+    results, infos = counting.finish(minimum=n_events)
+    engine.counting_info = infos[0]
+    return engine, results[0]
 
 
 def _pilot_seconds_per_event(engine: Engine, n: int = 2000) -> float:

@@ -3,9 +3,14 @@
 For every mass the card is re-validated with ``model.m_a`` (and, for an invisible ALP,
 ``model.m_chi`` at the card's fixed ratio m_a/m_χ) overridden and ``run.seed`` replaced by a
 per-point seed ``SeedSequence(card seed, spawn_key=(STREAM_SCAN, i))`` of the point's index
-``i`` (:mod:`alpgen.streams`). Each point runs the :class:`~alpgen.engine.Engine` (σ and
-``[run] events`` decayed events), applies the card's ``[detector]`` (and optionally further
-detector *variants* on the same events) and solves for the reach (:mod:`alpgen.reach`).
+``i`` (:mod:`alpgen.streams`). Each point runs the :class:`~alpgen.engine.Engine` (σ, then
+hard events batch by batch), counts the card's ``[detector]`` (and optionally further detector
+*variants* on the same hard events) with the decays each selection needs until every reach has
+reached ``[run] target_precision`` (in batches of at most
+:data:`~alpgen.precision.SCAN_BATCH` events, at least ``n_events`` when the scan asks for them,
+at most ``[run] max_count_events``; :mod:`alpgen.precision`) and solves for the reach
+(:mod:`alpgen.reach`). ``n_events`` of a point is the number of events counted, ``count_stop``
+why the counting stopped.
 
 :func:`scan_card` is ``alpgen scan`` without the console: it returns a :class:`ScanResult`
 whose ``rows`` are the rows of ``scan.csv`` and, given an output directory, writes
@@ -32,12 +37,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .card import RunCard, build_card
-from .detectors import fastsim
 from .detectors.config import DetectorConfig
 from .engine import Engine
 from .errors import CardError, OutputError, UsageError
 from .io.jsonutil import json_safe
-from .reach import SignalCounter
+from .precision import SCAN_BATCH, PrecisionCounting
 from .streams import STREAM_SCAN, int_seed
 
 if TYPE_CHECKING:
@@ -81,6 +85,9 @@ CSV_COLUMNS = (
     "m_chi_GeV",
     "seed",
     "effective_fraction",
+    "selected_effective_fraction",
+    "reach_rel_err",
+    "count_stop",
 )
 
 #: Card keys whose errors mean "this mass is kinematically closed" (the point is skipped).
@@ -192,6 +199,10 @@ class VariantResult:
     reach_prompt: float
     effective_fraction: float
     cutflow: list[dict[str, Any]] = field(default_factory=list)
+    selected_effective_fraction: float = math.nan
+    #: events counted for this variant and why its counting stopped (:mod:`alpgen.precision`)
+    n_events: int = 0
+    count_stop: str = ""
 
 
 @dataclass
@@ -212,6 +223,8 @@ class PointResult:
     message: str = ""
     variants: list[VariantResult] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    #: how the counting ended (:mod:`alpgen.precision`); "" where nothing was counted
+    count_stop: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,19 +254,16 @@ def evaluate_point(task: PointTask) -> PointResult:
     if engine.sampler is None or not res.sigma_pb > 0.0:
         res.status, res.message = "no signal", "σ = 0"
         return res
-    counters = [
-        SignalCounter.for_card(cfg, card, engine.model, n_generated=n, prompt_mm=task.prompt_mm)
-        for cfg in configs
-    ]
+    counting = PrecisionCounting(engine, configs, prompt_mm=task.prompt_mm)
     t0 = time.perf_counter()
-    for batch in engine.batches(n):
-        obs = fastsim.analyse(batch)  # once for all detector variants
-        for counter in counters:
-            counter.add(batch, observables=obs)
+    results, infos = counting.finish(
+        minimum=task.n_events or 0, batch_size=min(card.run.batch_size, SCAN_BATCH)
+    )
+    res.n_events = infos[0].count_events
+    res.count_stop = infos[0].stop
     res.timings_s["events_and_detector"] = round(time.perf_counter() - t0, 3)
 
-    for cfg, counter in zip(configs, counters, strict=True):
-        sres = counter.result(sigma_pb=res.sigma_pb, sigma_err_pb=res.sigma_err_pb)
+    for cfg, sres, info in zip(configs, results, infos, strict=True):
         dres, reach = sres.detector, sres.reach
         res.variants.append(
             VariantResult(
@@ -278,6 +288,9 @@ def evaluate_point(task: PointTask) -> PointResult:
                 reach_prompt=reach.reach_fixed_br_invTeV,
                 effective_fraction=reach.effective_fraction,
                 cutflow=[asdict(c) for c in dres.cutflow],
+                selected_effective_fraction=dres.selected_effective_fraction,
+                n_events=info.count_events,
+                count_stop=info.stop,
             )
         )
     res.timings_s["total"] = round(time.perf_counter() - t_start, 3)
@@ -407,7 +420,7 @@ def rows(results: Sequence[PointResult], variant: int = 0) -> list[dict[str, Any
                 "reach_err_invTeV": v.reach_err if v else nan,
                 # N ∝ (C/Λ)² with the branching ratio frozen at its reference-coupling value
                 "reach_fixed_br_invTeV": v.reach_prompt if v else nan,
-                "n_events": r.n_events,
+                "n_events": v.n_events if v else r.n_events,
                 "signal_events_ref": v.signal_events_ref if v else 0.0,
                 "C_over_Lambda_ref_invTeV": r.c_ref,
                 "n_limit": v.n_limit if v else nan,
@@ -416,6 +429,9 @@ def rows(results: Sequence[PointResult], variant: int = 0) -> list[dict[str, Any
                 "m_chi_GeV": r.m_chi if r.m_chi is not None else "",
                 "seed": r.seed,
                 "effective_fraction": v.effective_fraction if v else nan,
+                "selected_effective_fraction": v.selected_effective_fraction if v else nan,
+                "reach_rel_err": v.reach_err / v.reach if v and v.reach > 0 else nan,
+                "count_stop": v.count_stop if v else "",
             }
         )
     return out

@@ -6,10 +6,17 @@
           │                            interaction point, decays (in that order)
           ├─ (STREAM_SCAN, j)          the run seed of mass point j of a scan
           ├─ (STREAM_PILOT)            the pilot batch timed for the run estimate (discarded)
+          ├─ (STREAM_COUNT_DECAYS, i)  the decays redrawn for the detector counting of batch i
+                                       (forced channels, biased decay lengths) on the hard
+                                       events of (STREAM_EVENTS, i)
           └─ (STREAM_BACKGROUND, p, s, i)  Standard-Model background process p
                                        (BACKGROUND_PROCESSES), sub-stream s = BKG_VEGAS,
                                        BKG_PRESCAN or BKG_EVENTS, element i (event batch i;
                                        the Pythia seed of the charm generator is element 0)
+
+Counting batches beyond the run's events continue the event stream: batch i of the counting
+draws its hard events from (STREAM_EVENTS, i) exactly as a longer run would, so counting k
+batches gives the same result however the loop is stopped.
 
 Each stream is ``SeedSequence(seed, spawn_key=(stream, index))``: a fixed function of the seed
 and its position, never of the order in which batches, points or workers finish, or of the
@@ -26,6 +33,7 @@ __all__ = [
     "BKG_PRESCAN",
     "BKG_VEGAS",
     "STREAM_BACKGROUND",
+    "STREAM_COUNT_DECAYS",
     "STREAM_EVENTS",
     "STREAM_PILOT",
     "STREAM_PRESCAN",
@@ -44,7 +52,8 @@ STREAM_PRESCAN = 1
 STREAM_EVENTS = 2
 STREAM_SCAN = 3
 STREAM_PILOT = 4
-STREAM_BACKGROUND = 5
+STREAM_COUNT_DECAYS = 5
+STREAM_BACKGROUND = 6
 
 #: Index p of each Standard-Model background process in ``(STREAM_BACKGROUND, p, s, i)``.
 BACKGROUND_PROCESSES = {"sm_tautau": 0, "sm_mumu": 1, "charm": 2}

@@ -38,19 +38,29 @@ CARDS = ROOT / "cards"
 THIN_TARGET_CARD = CARDS / "thin_target_1p5TeV.toml"
 
 #: Small, fast settings for end-to-end runs: a few thousand events in several batches and a
-#: 2 % target precision on σ (the integrator's minimum sample usually does better).
+#: 2 % target precision on σ (the integrator's minimum sample usually does better). The
+#: detector counts exactly the events written, with their physical decays (no variance
+#: reduction, no counting beyond the run), so that a file's events reproduce the run's detector
+#: block exactly; the default counting (forced decays, target precision) has its own tests
+#: (tests/generator/test_precision.py, tests/generator/test_detect.py).
 FAST_OVERRIDES: tuple[str, ...] = (
     "run.events=3000",
     "run.batch_size=1000",
     "production.precision=0.02",
+    "run.variance_reduction=none",
+    "run.max_count_events=3000",
 )
 
-#: Per-card end-to-end runs: small, but enough events for 4σ regression bands.
+#: Per-card end-to-end runs: small, but enough events for 4σ regression bands (counting as
+#: FAST_OVERRIDES: the events written, physically decayed).
 CARD_RUN_OVERRIDES: tuple[str, ...] = (
     "run.events=2000",
     "run.batch_size=1000",
     "production.precision=0.02",
+    "run.variance_reduction=none",
+    "run.max_count_events=2000",
 )
+
 
 RunFn = Callable[..., tuple[int, Path]]
 

@@ -199,7 +199,9 @@ def test_figure_scripts_reproduce_the_committed_csvs(script, events, tmp_path):
     for a, b in zip(new, old, strict=True):
         assert a["curve"] == b["curve"]
         assert float(a["m_a_GeV"]) == pytest.approx(float(b["m_a_GeV"]), rel=1e-9)
-        assert int(a["n_events"]) == (events if float(b["sigma_pb"]) > 0 else 0)
+        # at least the events asked for, more where a curve needs them for its 2 % target
+        n_new = int(a["n_events"])
+        assert n_new >= events if float(b["sigma_pb"]) > 0 else n_new == 0
         ra, rb = float(a["reach_C_over_Lambda_invTeV"]), float(b["reach_C_over_Lambda_invTeV"])
         ea, eb = float(a["reach_err_invTeV"]), float(b["reach_err_invTeV"])
         # σ is integrated afresh to the same precision: the cross section agrees within 3 %

@@ -20,7 +20,25 @@ probability BR/ΣBR_allowed and ``weight`` is multiplied by ΣBR_allowed for eve
 so that Σweight estimates σ × BR (weight 0 where the forced ALP channels are all closed; an
 ALP with no open channel at all under "auto" stays final with its weight). Deterministic for a
 given ``rng`` state: all randoms are drawn from it in a fixed order (rows grouped by channel,
-channels in registry order).
+channels in registry order). ``DecayConfig.alp_channels`` names the ALP channels explicitly
+(e.g. only the charge-flip mode a → μ⁺τ⁻), with the same weight ΣBR_allowed.
+
+Decay-length biasing (``DecayConfig.tau_min_decay_mm`` = d > 0): a selection that requires every
+τ to fly a lab distance L > d only sees the tail ℓ₀ > x = d m/|p⃗| of the proper decay length.
+The τ decay lengths are then drawn from the defensive mixture
+
+    q(ℓ₀) = α p(ℓ₀) + (1 − α) p(ℓ₀) Θ(ℓ₀ > x) / P,   p(ℓ₀) = e^(−ℓ₀/cτ)/cτ,  P = e^(−x/cτ),
+
+(α = ``DecayConfig.bias_fraction``: the physical law; 1 − α: the exponential restricted to the
+accepted region, ℓ₀ = x + cτ·Exp(1)) and ``weight`` is multiplied by the exact likelihood ratio
+p/q: 1/α below x, P/(αP + 1 − α) above. Every distribution stays unbiased (also the cutflow rows
+before the decay-length cut); the selected events carry weight ≈ P instead of being a fraction
+P of the sample. The mixture draws one extra uniform per τ (after the exponential).
+
+Likewise ``DecayConfig.alp_max_decay_mm`` = D > 0 (a selection that needs the ALP to decay
+within D of its production point) draws the ALP's decay length from α p + (1 − α) p Θ(ℓ₀ < x)/P
+with x = D m_a/|p⃗|, P = 1 − e^(−x/cτ): ℓ₀ = −cτ ln(1 − u P) on the restricted branch, weight
+1/α above x and P/(αP + 1 − α) below. For a prompt ALP (P ≈ 1) the weight is ≈ 1.
 """
 
 from __future__ import annotations
@@ -45,16 +63,29 @@ class DecayConfig:
     ``alp``: "auto" (all open channels by BR), "visible" (a → ℓℓ′ only) or "invisible" (a → χχ̄).
     ``tau``: "all", "none" (τ left undecayed), or channel names / tags, e.g. ("3prong",) or
     ("tau->mu nu nu",); a bare string other than "all"/"none" is read as a one-element tuple.
+    ``alp_channels``: explicit ALP channel names (forced, weight ΣBR); overrides ``alp``.
+    ``tau_min_decay_mm``: lab decay length (mm) below which no selection accepts a τ; > 0
+    switches on the decay-length biasing of the module docstring with ``bias_fraction`` α.
+    ``alp_max_decay_mm``: lab decay length (mm) above which no selection accepts the ALP's
+    decay; > 0 biases the ALP decay lengths towards it (module docstring).
     """
 
     alp: str = "auto"
     tau: str | tuple[str, ...] = "all"
+    alp_channels: tuple[str, ...] | None = None
+    tau_min_decay_mm: float = 0.0
+    bias_fraction: float = 0.1
+    alp_max_decay_mm: float = 0.0
 
     def __post_init__(self) -> None:
         if self.alp not in ("auto", "visible", "invisible"):
             raise ValueError(
                 f"decays.alp must be 'auto', 'visible' or 'invisible', not {self.alp!r}"
             )
+        if not (self.tau_min_decay_mm >= 0.0 and 0.0 < self.bias_fraction <= 1.0):
+            raise ValueError("need tau_min_decay_mm ≥ 0 and 0 < bias_fraction ≤ 1")
+        if not self.alp_max_decay_mm >= 0.0:
+            raise ValueError("need alp_max_decay_mm ≥ 0")
 
     @property
     def tau_selection(self) -> tuple[str, ...] | None:
@@ -82,6 +113,12 @@ def select_channels(channels: list[Channel], selection: tuple[str, ...] | None) 
 
 def _alp_channels(config: DecayConfig) -> list[Channel]:
     chans = channels_for(PID_ALP)
+    if config.alp_channels is not None:
+        known = {c.name for c in chans}
+        bad = [a for a in config.alp_channels if a not in known]
+        if bad:
+            raise ValueError(f"unknown ALP decay channel {bad}; allowed: {sorted(known)}")
+        return [c for c in chans if c.name in config.alp_channels]
     if config.alp == "visible":
         return [c for c in chans if "visible" in c.tags]
     if config.alp == "invisible":
@@ -115,8 +152,12 @@ def _decay_slot(
     m_parent: float,
     model: ALPModel,
     rng: np.random.Generator,
+    min_lab_mm: float = 0.0,
+    bias_fraction: float = 1.0,
+    max_lab_mm: float = 0.0,
 ) -> None:
-    """Decay the particle in ``slot`` for the events ``rows`` (in place)."""
+    """Decay the particle in ``slot`` for the events ``rows`` (in place); ``min_lab_mm`` > 0
+    or ``max_lab_mm`` > 0: decay lengths from the biased mixtures of the module docstring."""
     n = len(rows)
     if n == 0:
         return
@@ -129,6 +170,33 @@ def _decay_slot(
     # decay points: proper length ℓ₀, then Δx⃗ = ℓ₀ p⃗/m and Δ(ct) = ℓ₀ E/m
     ell0 = ctau_mm * rng.standard_exponential(n)
     p_par = ev.p[rows, slot]
+    if min_lab_mm > 0.0:
+        pabs = np.sqrt(np.sum(p_par[:, :3] ** 2, axis=1))
+        with np.errstate(divide="ignore"):
+            x = min_lab_mm * m_parent / pabs  # proper length for a lab distance of min_lab_mm
+        tail = rng.random(n) >= bias_fraction  # drawn from the restricted exponential
+        ell0 = np.where(tail, x + ell0, ell0)
+        prob = np.exp(-x / ctau_mm)  # P(ℓ₀ > x)
+        above = ell0 > x
+        ratio = np.where(
+            above, prob / (bias_fraction * prob + (1.0 - bias_fraction)), 1.0 / bias_fraction
+        )
+        ev.weight[rows] *= ratio
+    elif max_lab_mm > 0.0:
+        pabs = np.sqrt(np.sum(p_par[:, :3] ** 2, axis=1))
+        with np.errstate(divide="ignore"):
+            x = max_lab_mm * m_parent / pabs
+        prob = -np.expm1(-x / ctau_mm)  # P(ℓ₀ < x)
+        u = rng.random(n)
+        head = u >= bias_fraction  # drawn from the exponential restricted to ℓ₀ < x
+        # reuse the exponential's uniform: e^(−ℓ₀/cτ) is uniform, so is 1 − e^(−ℓ₀/cτ)
+        v = -np.expm1(-ell0 / ctau_mm)
+        ell0 = np.where(head, -ctau_mm * np.log1p(-v * prob), ell0)
+        below = ell0 < x
+        ratio = np.where(
+            below, prob / (bias_fraction * prob + (1.0 - bias_fraction)), 1.0 / bias_fraction
+        )
+        ev.weight[rows] *= ratio
     disp = np.empty((n, 4))
     disp[:, :3] = ell0[:, None] * p_par[:, :3] / m_parent
     disp[:, 3] = ell0 * np.sqrt(np.sum(p_par[:, :3] ** 2, axis=1) + m_parent**2) / m_parent
@@ -188,13 +256,15 @@ def decay_batch(
             SLOT_ALP,
             chans,
             brs[open_],
-            config.alp != "auto",
+            config.alp != "auto" or config.alp_channels is not None,
             model.ctau_mm,
             model.m_a,
             model,
             rng,
+            bias_fraction=config.bias_fraction,
+            max_lab_mm=config.alp_max_decay_mm,
         )
-    elif len(alp_rows) and config.alp != "auto":
+    elif len(alp_rows) and (config.alp != "auto" or config.alp_channels is not None):
         # forced channels that are all closed: σ × BR = 0 (the ALP stays undecayed)
         ev.weight[alp_rows] = 0.0
 
@@ -217,6 +287,17 @@ def decay_batch(
             tch = select_channels(channels_for(pid), selection)
             tbr = np.array([c.branching(model) for c in tch])
             _decay_slot(
-                ev, r, slot, tch, tbr, selection is not None, CTAU_TAU_MM, M_TAU, model, rng
+                ev,
+                r,
+                slot,
+                tch,
+                tbr,
+                selection is not None,
+                CTAU_TAU_MM,
+                M_TAU,
+                model,
+                rng,
+                config.tau_min_decay_mm,
+                config.bias_fraction,
             )
     return ev

@@ -125,7 +125,8 @@ GRAPH = import_graph()
 def test_the_graph_sees_known_edges():
     """The parser resolves relative and function-level imports (else the tests below are void)."""
     assert "alpgen.engine" in GRAPH["alpgen.runner"]
-    assert "alpgen.reach" in GRAPH["alpgen.scanning"]
+    assert "alpgen.precision" in GRAPH["alpgen.scanning"]
+    assert "alpgen.reach" in GRAPH["alpgen.precision"]
     assert "alpgen.targets" in GRAPH["alpgen.detectors.config"]
     assert "alpgen.runner" in GRAPH["alpgen.cli"]  # a function-level import
 

@@ -198,7 +198,7 @@ def test_run_failing_after_integration_leaves_no_directory(tmp_path, monkeypatch
     def broken(self, *args, **kwargs):
         raise OSError(errno.EIO, "simulated failure after integration")
 
-    monkeypatch.setattr(engine.Engine, "batches", broken)
+    monkeypatch.setattr(engine.Engine, "hard", broken)  # the event loop's first call
     out = tmp_path / "a" / "b"
     with pytest.raises(OSError, match="simulated"):
         _run(out)
