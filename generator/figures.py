@@ -143,12 +143,20 @@ def figure_main(
     p.add_argument("--events", type=int, default=int(defaults["events"]))
     p.add_argument("--masses", type=int, default=int(defaults["masses"]))
     p.add_argument("--precision", type=float, default=float(defaults["precision"]))
+    p.add_argument(
+        "--target-precision",
+        type=float,
+        default=None,
+        help="relative MC error of the reach to count to at each point (default: the cards')",
+    )
     p.add_argument("--workers", type=int, default=None, help="process-pool workers")
     p.add_argument("--out", default=str(out_dir))
     args = p.parse_args(argv)
 
     masses = np.geomspace(*mass_range, args.masses)
     overrides = [f"run.events={args.events}", f"production.precision={args.precision}"]
+    if args.target_precision is not None:
+        overrides.append(f"run.target_precision={args.target_precision}")
     with ProcessPoolBackend(args.workers) as backend:
         table = scan_setups(
             list(setups), masses, overrides=overrides, backend=backend, n_events=args.events

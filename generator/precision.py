@@ -25,7 +25,9 @@ CPU-second. Two things make the counting precise by construction:
 ``stop`` reports why the counting ended: ``"target_precision"``, ``"max_count_events"`` or
 ``"sigma_precision"`` (the MC error of σ alone exceeds the target: more events cannot help;
 lower ``production.precision``) or ``"no_selected_events"`` (not one event selected after
-:data:`NO_SIGNAL_EVENTS`: no reach to make precise).
+:data:`NO_SIGNAL_EVENTS`: no reach to make precise) or ``"no_reach"`` (the expected signal is
+known to the target precision and never reaches N_limit at any coupling: no sensitivity, and
+more events cannot create one).
 
 A scan point writes no files, so it needs no minimum: it counts from the first batch in
 batches of at most :data:`SCAN_BATCH` events (finer steps, fewer events beyond the target),
@@ -72,6 +74,7 @@ STOP_TARGET = "target_precision"
 STOP_CAP = "max_count_events"
 STOP_SIGMA = "sigma_precision"
 STOP_NONE = "no_selected_events"
+STOP_NO_REACH = "no_reach"
 
 #: Events after which a counting that has not selected a single event stops (no reach to make
 #: precise: the ALP is stable, or the selection cannot see the card's decays).
@@ -297,6 +300,8 @@ class PrecisionCounting:
         rel_eff = math.sqrt(max(wsq - ws * ws / n, 0.0)) / ws
         if 0.5 * math.hypot(rel_sigma, rel_eff) > 1.5 * target:
             return None
+        if 0.5 * math.hypot(rel_sigma, rel_eff) <= target and self.result(i).reach.n_solutions == 0:
+            return STOP_NO_REACH  # N(C/Λ) is known well and stays below N_limit everywhere
         return STOP_TARGET if self.relative_error(i) <= target else None
 
     def finish(
