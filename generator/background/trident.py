@@ -52,6 +52,7 @@ from ..constants import LEPTONS, M_MU, M_TAU, PID_MU
 from ..decays.chain import DecayConfig, decay_batch
 from ..events import STATUS_BEAM, STATUS_FINAL, EventBatch
 from ..model import ALPModel
+from ..production.sampler import hit_or_miss
 from ..production.trident import TridentCrossSection
 from ..production.trident import integrand as _tig
 from ..targets import get_target
@@ -181,29 +182,8 @@ class TridentSampler:
         """Exactly ``n`` unweighted events: (momenta [n, 5, 4] = (p, p′, ℓ⁻, ℓ⁺, P′) in the lab,
         GeV, not yet rotated; weights W [n, 3] (pb); component [n] int8 (0 coherent, 1
         incoherent)). Deterministic given the state of ``rng``."""
-        n = int(n)
-        xs: list[np.ndarray] = []
-        ws: list[np.ndarray] = []
-        have = 0
-        while have < n:
-            nb = int(np.clip(1.15 * (n - have) / self._eff0 + 100, MIN_BATCH, MAX_BATCH))
-            y = rng.random((nb, self.dim))
-            r = rng.random(nb)
-            x, w = self._weights(y)
-            acc = np.flatnonzero(r * self.w_max < w[:, 0])
-            take = min(acc.shape[0], n - have)
-            if take < acc.shape[0]:  # trials beyond the n-th acceptance are not counted
-                self.n_trials += int(acc[take - 1]) + 1 if take > 0 else 0
-            else:
-                self.n_trials += nb
-            acc = acc[:take]
-            xs.append(x[acc])
-            ws.append(w[acc])
-            self.n_overweight += int(np.count_nonzero(w[acc, 0] > self.w_max))
-            have += take
-        self.n_accepted += n
-        x = np.ascontiguousarray(np.concatenate(xs)) if xs else np.empty((0, self.dim))
-        w = np.concatenate(ws) if ws else np.empty((0, 3))
+        x, w = hit_or_miss(self, int(n), rng, 3, min_batch=MIN_BATCH, max_batch=MAX_BATCH)
+        x = np.ascontiguousarray(x)
         mom = np.empty((n, 5, 4))
         if n:
             _tig.lepto_weights(x, self._par, np.empty((n, 3)), mom, True)

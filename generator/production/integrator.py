@@ -88,6 +88,51 @@ def make_integrand(params: ProcessParams) -> Callable[[np.ndarray], np.ndarray]:
     return f
 
 
+def estimate_frozen(
+    integ: vegas.Integrator,
+    f: Callable[[np.ndarray], np.ndarray],
+    *,
+    precision: float,
+    n_min: int,
+    n_max: int,
+    max_evals: float | None = None,
+    label: str = "",
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Estimate the integral of the batch integrand ``f`` (columns of weights, column 0 the
+    one the precision refers to) with the adapted map of ``integ`` frozen: independent
+    iterations of ``n_min`` … ``n_max`` evaluations, sized from the error per evaluation seen
+    so far, until the relative error of column 0 is ``precision`` or ``max_evals`` is spent.
+
+    Iterations are combined with weights ∝ their number of evaluations (fixed in advance, not
+    ∝ 1/variance), which keeps the average unbiased. Returns (mean, error, evaluations used);
+    shared by the signal and the trident integrations."""
+    ncol: int | None = None
+    sums = var_sums = np.zeros(0)
+    neval = n_min
+    budget = np.inf if max_evals is None else max_evals
+    used = 0
+    while True:
+        r = integ(f, nitn=1, neval=neval, adapt=False)
+        n_it = int(integ.last_neval)
+        used += n_it
+        means = np.array([v.mean for v in r])
+        if ncol is None:
+            ncol = means.shape[0]
+            sums, var_sums = np.zeros(ncol), np.zeros(ncol)
+        sums += n_it * means
+        var_sums += n_it**2 * np.array([max(v.var, 0.0) for v in r])
+        mean = sums / used
+        err = np.sqrt(var_sums) / used
+        log.debug("%s%d evals: %.6g ± %.3g pb", label, used, mean[0], err[0])
+        if mean[0] <= 0.0 or err[0] <= precision * mean[0] or used >= budget:
+            return mean, err, used
+        # evaluations still needed, from the error per evaluation seen so far
+        need = used * ((err[0] / (precision * mean[0])) ** 2 - 1.0)
+        neval = int(np.clip(1.05 * need, n_min, n_max))
+        if used + neval > budget:
+            neval = int(max(budget - used, 1000))
+
+
 def integrate(
     params: ProcessParams,
     *,
@@ -126,29 +171,9 @@ def integrate(
     n_eval += int(NITN_ADAPT * N_ADAPT)
     log.debug("vegas adaptation: %s pb (Q = %.2f)", warm[0], warm.Q)
 
-    # Estimation with a frozen map. Iterations are combined with weights ∝ their number of
-    # evaluations (fixed in advance, not ∝ 1/variance), which keeps the average unbiased.
-    sums = np.zeros(_ig.N_WEIGHTS)
-    var_sums = np.zeros(_ig.N_WEIGHTS)
-    neval = N_EST_MIN
-    budget = np.inf if max_evals is None else max_evals
-    used = 0
-    while True:
-        r = integ(f, nitn=1, neval=neval, adapt=False)
-        n_it = int(integ.last_neval)
-        used += n_it
-        sums += n_it * np.array([v.mean for v in r])
-        var_sums += n_it**2 * np.array([max(v.var, 0.0) for v in r])
-        mean = sums / used
-        err = np.sqrt(var_sums) / used
-        log.debug("%d evals: %.6g ± %.3g pb", used, mean[0], err[0])
-        if mean[0] <= 0.0 or err[0] <= precision * mean[0] or used >= budget:
-            break
-        # evaluations still needed, from the error per evaluation seen so far
-        need = used * ((err[0] / (precision * mean[0])) ** 2 - 1.0)
-        neval = int(np.clip(1.05 * need, N_EST_MIN, N_EST_MAX))
-        if used + neval > budget:
-            neval = int(max(budget - used, 1000))
+    mean, err, used = estimate_frozen(
+        integ, f, precision=precision, n_min=N_EST_MIN, n_max=N_EST_MAX, max_evals=max_evals
+    )
     n_eval += used
     sig, sig_c, sig_i, sig_m, sig_p = (float(v) for v in mean)
     e, e_c, e_i, e_m, e_p = (float(v) for v in err)

@@ -18,6 +18,7 @@ with an unpolarized spectrum this is the plain fraction). The weights the sample
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -73,6 +74,62 @@ def charge_fraction_minus(
     b = (1.0 - f_minus) * (1.0 - np.asarray(pol_plus) * asym)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(a + b > 0, a / (a + b), f_minus)
+
+
+class HitOrMissStats(Protocol):
+    """What :func:`hit_or_miss` needs of a sampler: the phase-space dimension, the maximum
+    weight, the expected efficiency, the mapped weights of uniforms ``y`` (returning the
+    mapped points and the weight columns, column 0 the one to unweight on) and the counters
+    it updates."""
+
+    dim: int
+    w_max: float
+    _eff0: float
+    n_trials: int
+    n_accepted: int
+    n_overweight: int
+
+    def _weights(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def hit_or_miss(
+    sampler: HitOrMissStats,
+    n: int,
+    rng: np.random.Generator,
+    n_col: int,
+    *,
+    min_batch: int = 2_000,
+    max_batch: int = 400_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exactly ``n`` unweighted points by hit-or-miss against ``sampler.w_max``: the mapped
+    points [n, dim] and their weights [n, n_col]. Uniforms are drawn from ``rng`` in batches
+    sized from the expected efficiency (deterministic given its state); trials beyond the
+    n-th acceptance are not counted, so ``n_trials``, ``n_accepted`` and ``n_overweight``
+    (weights above the maximum, kept with weight 1) describe exactly the events returned.
+    Shared by the signal sampler and the background samplers."""
+    xs: list[np.ndarray] = []
+    ws: list[np.ndarray] = []
+    have = 0
+    while have < n:
+        nb = int(np.clip(1.15 * (n - have) / sampler._eff0 + 100, min_batch, max_batch))
+        y = rng.random((nb, sampler.dim))
+        r = rng.random(nb)
+        x, w = sampler._weights(y)
+        acc = np.flatnonzero(r * sampler.w_max < w[:, 0])
+        take = min(acc.shape[0], n - have)
+        if take < acc.shape[0]:  # trials beyond the n-th acceptance are not counted
+            sampler.n_trials += int(acc[take - 1]) + 1 if take > 0 else 0
+        else:
+            sampler.n_trials += nb
+        acc = acc[:take]
+        xs.append(x[acc])
+        ws.append(w[acc])
+        sampler.n_overweight += int(np.count_nonzero(w[acc, 0] > sampler.w_max))
+        have += take
+    sampler.n_accepted += n
+    x_all = np.concatenate(xs) if xs else np.empty((0, sampler.dim))
+    w_all = np.concatenate(ws) if ws else np.empty((0, n_col))
+    return x_all, w_all
 
 
 class UnweightedSampler:
@@ -141,29 +198,7 @@ class UnweightedSampler:
 
     def sample(self, n: int, rng: np.random.Generator) -> HardEvents:
         """Exactly ``n`` unweighted events; deterministic given the state of ``rng``."""
-        n = int(n)
-        xs: list[np.ndarray] = []
-        ws: list[np.ndarray] = []
-        have = 0
-        while have < n:
-            nb = int(np.clip(1.15 * (n - have) / self._eff0 + 100, MIN_BATCH, MAX_BATCH))
-            y = rng.random((nb, self.dim))
-            r = rng.random(nb)
-            x, w = self._weights(y)
-            acc = np.flatnonzero(r * self.w_max < w[:, 0])
-            take = min(acc.shape[0], n - have)
-            if take < acc.shape[0]:  # trials beyond the n-th acceptance are not counted
-                self.n_trials += int(acc[take - 1]) + 1 if take > 0 else 0
-            else:
-                self.n_trials += nb
-            acc = acc[:take]
-            xs.append(x[acc])
-            ws.append(w[acc])
-            self.n_overweight += int(np.count_nonzero(w[acc, 0] > self.w_max))
-            have += take
-        self.n_accepted += n
-        x = np.concatenate(xs) if xs else np.empty((0, self.dim))
-        w = np.concatenate(ws) if ws else np.empty((0, _ig.N_COL))
+        x, w = hit_or_miss(self, int(n), rng, _ig.N_COL, min_batch=MIN_BATCH, max_batch=MAX_BATCH)
         return self._build(x, w, rng)
 
     def _build(self, x: np.ndarray, w: np.ndarray, rng: np.random.Generator) -> HardEvents:

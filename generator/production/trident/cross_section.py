@@ -28,6 +28,7 @@ import vegas
 from ...constants import HBARC_GEV_FM, LEPTONS, M_MU, PID_MU
 from ...targets import Target, get_target
 from ..formfactors import nuclear_radius, screening_lengths
+from ..integrator import estimate_frozen
 from . import integrand as _ig
 
 log = logging.getLogger("alpgen")
@@ -212,26 +213,15 @@ def _integrate(
     fb = vegas.lbatchintegrand(f)
     integ(fb, nitn=nitn_adapt, neval=n_adapt)
     n_eval += nitn_adapt * n_adapt
-    sums = np.zeros(3)
-    var_sums = np.zeros(3)
-    neval = n_est_min
-    budget = np.inf if max_evals is None else max_evals
-    used = 0
-    while True:
-        r = integ(fb, nitn=1, neval=neval, adapt=False)
-        n_it = int(integ.last_neval)
-        used += n_it
-        sums += n_it * np.array([v.mean for v in r])
-        var_sums += n_it**2 * np.array([max(v.var, 0.0) for v in r])
-        mean = sums / used
-        err = np.sqrt(var_sums) / used
-        log.debug("trident: %d evals: %.6g ± %.3g pb", used, mean[0], err[0])
-        if mean[0] <= 0.0 or err[0] <= precision * mean[0] or used >= budget:
-            break
-        need = used * ((err[0] / (precision * mean[0])) ** 2 - 1.0)
-        neval = int(np.clip(1.05 * need, n_est_min, 4_000_000))
-        if used + neval > budget:
-            neval = int(max(budget - used, 1000))
+    mean, err, used = estimate_frozen(
+        integ,
+        fb,
+        precision=precision,
+        n_min=n_est_min,
+        n_max=4_000_000,
+        max_evals=max_evals,
+        label="trident: ",
+    )
     n_eval += used
     return TridentCrossSection(
         sigma_pb=float(mean[0]),
