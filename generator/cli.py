@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import AlpgenError, CardError, Interrupted, OutputError, UsageError
+from .interrupts import check as check_interrupt
 from .interrupts import handle_signals
 
 if TYPE_CHECKING:
@@ -387,6 +388,7 @@ def _main(argv: Sequence[str] | None) -> int:
     _configure_logging(logging.WARNING if _quiet(args) else logging.INFO)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        check_interrupt()  # a signal during start-up whose exception an import swallowed
         return int(func(args) or 0)
     except (CardError, UsageError) as exc:
         print(f"alpgen: error: {exc}", file=sys.stderr)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import interrupts
 from .constants import LEPTONS, PID_ALP
 from .decays.polarization import draw_helicity
 from .errors import CardError
@@ -344,9 +345,11 @@ class Engine:
 
         self.card = card
         self.timer = timer if timer is not None else StageTimer()
+        interrupts.check()  # a signal whose exception an import swallowed
         t0 = time.perf_counter()
         self.integrated = compute_cross_section(card)
         self.timer.add("integration", time.perf_counter() - t0)
+        interrupts.check()
         self.sampler: UnweightedSampler | None = None
         if self.integrated.xsec.sigma_pb > 0:
             t0 = time.perf_counter()
@@ -386,6 +389,7 @@ class Engine:
         """The hard process of batch ``index`` (``n`` events, undecayed) and its generator,
         positioned where the decays of that batch continue (stream ``(STREAM_EVENTS, index)``
         unless another ``rng`` is given)."""
+        interrupts.check()  # at every batch: a signal a library swallowed is acted on here
         sampler = self._require_sampler()
         if rng is None:
             rng = rng_for(self.card.run.seed, STREAM_EVENTS, index)

@@ -38,19 +38,27 @@ class _State:
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _State.finished:
         return
+    # remembered as well as raised: a library's bare ``except:`` (numba's import-time probes,
+    # for one) can swallow the exception, and the next :func:`check` raises it again
+    _State.deferred = signum
     if _State.depth > 0:
-        _State.deferred = signum
         return
     raise Interrupted(signum)
 
 
 def pending() -> int | None:
-    """The signal that arrived during a critical section and is not yet acted on."""
+    """The signal that arrived and is not yet acted on (deferred by a critical section, or
+    raised where a library swallowed the exception)."""
     return _State.deferred
 
 
 def check() -> None:
-    """Raise :class:`Interrupted` now for a signal deferred by a critical section."""
+    """Raise :class:`Interrupted` now for a signal that arrived and was not acted on: one
+    deferred by a critical section, or one whose exception a library swallowed. Called at
+    every stage and batch boundary; a no-op outside a critical section's deferral and without
+    the handlers installed."""
+    if _State.depth > 0 or _State.finished:
+        return
     signum, _State.deferred = _State.deferred, None
     if signum is not None:
         raise Interrupted(signum)

@@ -40,6 +40,7 @@ from .card import RunCard, build_card
 from .detectors.config import DetectorConfig
 from .engine import Engine
 from .errors import CardError, OutputError, UsageError
+from .interrupts import check as check_interrupt
 from .io.jsonutil import json_safe
 from .precision import SCAN_BATCH, PrecisionCounting
 from .streams import STREAM_SCAN, int_seed
@@ -395,6 +396,7 @@ def scan_points(
     if progress is not None:
         progress(done, total, "")
     for _, res in backend.map_unordered(evaluate_point, tasks):
+        check_interrupt()
         results[res.index] = res
         done += 1
         if progress is not None:
