@@ -43,8 +43,6 @@ spin 0). ``info``: ``t`` (GeV², −q² of the nucleus), ``component`` (0 cohere
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -52,7 +50,8 @@ from ..constants import LEPTONS, M_MU, M_TAU, PID_MU
 from ..decays.chain import DecayConfig, decay_batch
 from ..events import STATUS_BEAM, STATUS_FINAL, EventBatch
 from ..model import ALPModel
-from ..production.sampler import hit_or_miss
+from ..production.integrand import vegas_map_point
+from ..production.sampler import UnweightingStats, hit_or_miss
 from ..production.trident import TridentCrossSection
 from ..production.trident import integrand as _tig
 from ..targets import get_target
@@ -87,23 +86,11 @@ def _vegas_map(
     jac: np.ndarray,
 ) -> None:
     """x = vegas map(y) and its Jacobian (grid, inc, ninc of ``vegas.AdaptiveMap``)."""
-    dim = y.shape[1]
     for i in prange(y.shape[0]):
-        jm = 1.0
-        for d in range(dim):
-            ninc = ninc_d[d]
-            yn = y[i, d] * ninc
-            iy = math.floor(yn)
-            if iy < ninc:
-                x[i, d] = grid[d, iy] + inc[d, iy] * (yn - iy)
-                jm *= inc[d, iy] * ninc
-            else:
-                x[i, d] = grid[d, ninc]
-                jm *= inc[d, ninc - 1] * ninc
-        jac[i] = jm
+        jac[i] = vegas_map_point(y, i, grid, inc, ninc_d, x)
 
 
-class TridentSampler:
+class TridentSampler(UnweightingStats):
     """Hit-or-miss unweighting on the vegas map of a :class:`TridentCrossSection`.
 
     ``seed``: the pre-scan's integer seed (its own stream); ``prescan``: number of pre-scan
@@ -154,14 +141,6 @@ class TridentSampler:
         self.n_trials = 0
         self.n_accepted = 0
         self.n_overweight = 0
-
-    @property
-    def efficiency(self) -> float:
-        return self.n_accepted / self.n_trials if self.n_trials else self._eff0
-
-    @property
-    def overweight_fraction(self) -> float:
-        return self.n_overweight / self.n_accepted if self.n_accepted else 0.0
 
     def _weights(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(x, W [n, 3]) at uniform points y: mapped points and Jacobian × (total, coh, inc)."""

@@ -306,25 +306,34 @@ def weights(x, par, spec_e, spec_f, spec_aux, out):
         _fill(x, i, par, spec_e, spec_f, spec_aux, 1.0, out)
 
 
+@njit(cache=True)
+def vegas_map_point(y, i, grid, inc, ninc_d, x):
+    """Map point ``i`` of the uniforms ``y`` through a vegas map (grid, inc, ninc of
+    ``vegas.AdaptiveMap``) into ``x[i]`` and return the map's Jacobian there: the one copy of
+    vegas' piecewise-linear map for the signal and background samplers (vegas' own
+    ``AdaptiveMap.map`` is not callable from numba kernels)."""
+    jm = 1.0
+    for d in range(y.shape[1]):
+        ninc = ninc_d[d]
+        yn = y[i, d] * ninc
+        iy = math.floor(yn)
+        if iy < ninc:
+            x[i, d] = grid[d, iy] + inc[d, iy] * (yn - iy)
+            jm *= inc[d, iy] * ninc
+        else:
+            x[i, d] = grid[d, ninc]
+            jm *= inc[d, ninc - 1] * ninc
+    return jm
+
+
 @njit(cache=True, parallel=True)
 def mapped_weights(y, grid, inc, ninc_d, par, spec_e, spec_f, spec_aux, x, out):
     """Apply a vegas map (grid, inc, ninc of vegas.AdaptiveMap) to uniform y and weight points.
 
     Fills x[n, d] with the mapped points and out[i] = jac_map × the five weight columns of
     :func:`weights` (and out[i, 5] = A, unscaled)."""
-    dim = y.shape[1]
     for i in prange(y.shape[0]):
-        jm = 1.0
-        for d in range(dim):
-            ninc = ninc_d[d]
-            yn = y[i, d] * ninc
-            iy = math.floor(yn)
-            if iy < ninc:
-                x[i, d] = grid[d, iy] + inc[d, iy] * (yn - iy)
-                jm *= inc[d, iy] * ninc
-            else:
-                x[i, d] = grid[d, ninc]
-                jm *= inc[d, ninc - 1] * ninc
+        jm = vegas_map_point(y, i, grid, inc, ninc_d, x)
         _fill(x, i, par, spec_e, spec_f, spec_aux, jm, out)
 
 

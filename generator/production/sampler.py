@@ -92,6 +92,25 @@ class HitOrMissStats(Protocol):
     def _weights(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
+class UnweightingStats:
+    """The statistics of a hit-or-miss sampler (:func:`hit_or_miss` updates the counters):
+    the unweighting efficiency (accepted / trials; the pre-scan's expectation before any
+    event) and the fraction of accepted events whose weight exceeded the maximum."""
+
+    _eff0: float
+    n_trials: int = 0
+    n_accepted: int = 0
+    n_overweight: int = 0
+
+    @property
+    def efficiency(self) -> float:
+        return self.n_accepted / self.n_trials if self.n_trials else self._eff0
+
+    @property
+    def overweight_fraction(self) -> float:
+        return self.n_overweight / self.n_accepted if self.n_accepted else 0.0
+
+
 def hit_or_miss(
     sampler: HitOrMissStats,
     n: int,
@@ -132,7 +151,7 @@ def hit_or_miss(
     return x_all, w_all
 
 
-class UnweightedSampler:
+class UnweightedSampler(UnweightingStats):
     """Hit-or-miss unweighting on the vegas map of a :class:`CrossSection`.
 
     Attributes (updated by every :meth:`sample` call, cumulative): ``efficiency`` (accepted /
@@ -177,15 +196,6 @@ class UnweightedSampler:
         self.n_trials = 0
         self.n_accepted = 0
         self.n_overweight = 0
-
-    # -- statistics ---------------------------------------------------------------------------
-    @property
-    def efficiency(self) -> float:
-        return self.n_accepted / self.n_trials if self.n_trials else self._eff0
-
-    @property
-    def overweight_fraction(self) -> float:
-        return self.n_overweight / self.n_accepted if self.n_accepted else 0.0
 
     # -- kernels ------------------------------------------------------------------------------
     def _weights(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
