@@ -85,6 +85,7 @@ def background_cross_section(process: str, params: Any, seed: int) -> Background
             unweighting_efficiency=sampler.efficiency,
             unweighting_efficiency_true_max=sampler.efficiency_true_max,
             overweight_sigma_fraction=sampler.overweight_sigma_fraction,
+            unweighting_cells=sampler.n_cells,
         )
     return BackgroundCrossSection(
         process=process,

@@ -34,7 +34,8 @@ defaults: D, Λ_c, K⁰_S, Λ, π⁰, … decay; π^±, K^±, K⁰_L, μ stay fi
 vertices, so D decay lengths (cτ = 0.12–0.31 mm) are displaced. Vertices in mm: Pythia's
 (x, y, z, ct) production vertex plus the interaction point, uniform along the beam axis through
 the target (z in [0, L], ct = z). ``spin`` is 0 (unknown). ``info``: ``x`` = E(scattered μ)/E,
-``Q2`` = −(p − p′)² (GeV², the photon virtuality), ``nucleon`` (2212 or 2112).
+``Q2`` = −(p − p′)² (GeV², the photon virtuality), ``nucleon`` (2212 or 2112), ``scale`` (GeV,
+Pythia's factorisation scale of γg → c c̄: the LHE SCALUP).
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ class CharmGenerator:
             if py.next():
                 e = _entries(py.event)
                 check_beams(e, self.params.beam_pid, self.params.beam_energy, nuc)
+                e["scale"] = np.asarray(py.infoPython().QFac())  # γg → c c̄ factorisation scale
                 return e
         raise RuntimeError("Pythia failed to generate a charm event 100 times in a row")
 
@@ -272,6 +274,7 @@ class CharmGenerator:
         b.info["x"] = np.empty(n)
         b.info["Q2"] = np.empty(n)
         b.info["nucleon"] = nucleons.astype(np.int32)
+        b.info["scale"] = np.empty(n)
         for r, e in enumerate(events):
             order, n_prim = compact_order(e, bp.beam_pid)
             k = len(order) + 2
@@ -307,6 +310,7 @@ class CharmGenerator:
             q = b.p[r, 0] - b.p[r, 2]
             b.info["Q2"][r] = -(q[3] ** 2 - q[0] ** 2 - q[1] ** 2 - q[2] ** 2)
             b.info["x"][r] = b.p[r, 2, 3] / b.p[r, 0, 3]
+            b.info["scale"][r] = float(e["scale"])
         b.beam_energy[:] = b.p[:, 0, 3]
         return b
 

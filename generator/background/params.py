@@ -34,7 +34,9 @@ class BackgroundParams:
     interaction point is uniform through it); ``precision`` the relative MC precision of the
     trident σ; ``t_max``, ``form_factors`` as for the signal (tridents); ``decay_taus``: decay
     the τ's (unpolarized); ``unweight_quantile``, ``prescan``: the trident unweighting
-    (:class:`~.trident.TridentSampler`); ``charm_q2_max`` (GeV², Pythia's ``Photon:Q2max``) and
+    (:class:`~.trident.TridentSampler`: the q-quantile of each stratification cell's pre-scan
+    weights is its maximum; 1 = the cell's largest weight); ``charm_q2_max`` (GeV², Pythia's
+    ``Photon:Q2max``) and
     ``charm_w_min`` (GeV, ``Photon:Wmin``) the photon-flux limits of the charm process,
     ``charm_sigma_events`` the number of Pythia events per nucleon behind the charm σ estimate;
     ``n_adapt``, ``nitn_adapt`` the vegas adaptation of the trident σ (evaluations per
@@ -49,7 +51,7 @@ class BackgroundParams:
     t_max: float | None = 1.0
     form_factors: tuple[str, ...] = ("coherent", "incoherent")
     decay_taus: bool = True
-    unweight_quantile: float = 0.9999
+    unweight_quantile: float = 1.0
     prescan: int = 400_000
     charm_q2_max: float = 1.0
     charm_w_min: float = 5.0

@@ -31,7 +31,7 @@ import pyhepmc
 
 from ..events import MAX_PARTICLES, STATUS_BEAM, EventBatch
 from .atomic import AtomicWriter
-from .metadata import RunMetadata
+from .metadata import RunMetadata, process_description
 
 __all__ = [
     "HEPMC3_FOOTER",
@@ -49,7 +49,9 @@ def _run_info(meta: RunMetadata) -> pyhepmc.GenRunInfo:
     ri = pyhepmc.GenRunInfo()
     ri.tools = [
         pyhepmc.GenRunInfo.ToolInfo(
-            meta.generator_name, meta.generator_version, "mu A -> tau A a (LFV ALP)"
+            meta.generator_name,
+            meta.generator_version,
+            process_description(meta, signal="mu A -> tau A a (LFV ALP)"),
         )
     ]
     ri.weight_names = ["nominal"]

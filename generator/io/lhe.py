@@ -12,7 +12,12 @@ Conventions (fixed-target, the nucleus at rest):
 * VTIMUP is the proper decay length cτ (mm) actually sampled for the particle, recovered from
   its decay vertex, cτ = m Δ(ct) / E, and 0 for particles that do not decay in the record.
 * SPINUP is the lab helicity ±1, 9 where the record has none (0).
-* SCALUP is the ALP mass (GeV), AQEDUP = α(0), AQCDUP = 0.
+* SCALUP is the event's hard scale in GeV: ``batch.info["scale"]`` when the batch has one (the
+  Standard-Model backgrounds: the lepton-pair mass of a trident, Pythia's factorisation scale
+  of γg → c c̄), else the mass in the ALP slot (the signal: the ALP mass). AQEDUP = α(0),
+  AQCDUP = 0.
+* The generator's process description (``<generator>`` in ``<init>``) names the process of
+  ``card["process"]["name"]`` (the signal when absent).
 * The card text, the seed, the versions and the full run metadata (JSON) are in ``<header>``.
 
 pylhe writes a whole ``LesHouchesEvents`` object from an event iterable; our writer is pushed
@@ -35,13 +40,14 @@ import pylhe
 from ..constants import ALPHA_EM
 from ..events import SLOT_ALP, STATUS_BEAM, EventBatch
 from .atomic import AtomicWriter
-from .metadata import RunMetadata
+from .metadata import RunMetadata, process_description
 
 __all__ = [
     "LHE_FOOTER",
     "LHE_FORMAT",
     "LHEWriter",
     "batch_to_lhe_events",
+    "event_scale",
     "format_lhe_events",
     "lhe_header",
     "proper_decay_length",
@@ -105,6 +111,13 @@ def _header(meta: RunMetadata) -> pylhe.LHEHeader:
     return pylhe.LHEHeader(initrwgt=pylhe.LHEInitRWGT(entries=[]), extra_elements=[run])
 
 
+def event_scale(batch: EventBatch) -> np.ndarray:
+    """SCALUP of every event (GeV): ``info["scale"]`` if present, else the ALP-slot mass."""
+    if "scale" in batch.info:
+        return np.ascontiguousarray(batch.info["scale"], dtype=np.float64)
+    return np.ascontiguousarray(batch.m[:, SLOT_ALP], dtype=np.float64)
+
+
 def _init(meta: RunMetadata) -> pylhe.LHEInit:
     return pylhe.LHEInit(
         initInfo=pylhe.LHEInitInfo(
@@ -131,7 +144,7 @@ def _init(meta: RunMetadata) -> pylhe.LHEInit:
             pylhe.LHEGenerator(
                 name=meta.generator_name,
                 version=meta.generator_version,
-                description="mu A -> tau A a (LFV axion-like particle)",
+                description=process_description(meta),
             )
         ],
     )
@@ -165,7 +178,7 @@ def _columns(
             batch.n_particles.tolist(),
             [1] * n,
             batch.weight.tolist(),
-            batch.m[:, SLOT_ALP].tolist(),
+            event_scale(batch).tolist(),
             [ALPHA_EM] * n,
             [0.0] * n,
             strict=True,
@@ -283,7 +296,7 @@ def format_lhe_events(batch: EventBatch) -> str:
     items[:, 7] = _format_unique(np.where(batch.spin == 0, 9.0, batch.spin)[used], "% .1f")
 
     weight = np.ascontiguousarray(batch.weight, dtype=np.float64)
-    scale = np.ascontiguousarray(batch.m[:, SLOT_ALP], dtype=np.float64)
+    scale = event_scale(batch)
     info_rows = np.stack(
         [batch.n_particles.astype(np.int64), weight.view(np.int64), scale.view(np.int64)], axis=1
     )

@@ -12,7 +12,13 @@ from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-__all__ = ["RunMetadata", "collect_versions"]
+__all__ = [
+    "PROCESS_DESCRIPTIONS",
+    "RunMetadata",
+    "collect_versions",
+    "process_description",
+    "process_name",
+]
 
 #: Distributions whose versions are recorded with every run.
 _RECORDED = (
@@ -92,3 +98,26 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return obj.tolist()
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+#: Process descriptions for the files' generator/tool records, by ``[process] name``.
+PROCESS_DESCRIPTIONS = {
+    "alp": "mu A -> tau A a (LFV axion-like particle)",
+    "sm_tautau": "mu A -> mu A tau+ tau- (SM trident, exact tree-level QED)",
+    "sm_mumu": "mu A -> mu A mu+ mu- (SM trident, exact tree-level QED)",
+    "charm": "mu N -> mu c cbar X (photon-gluon fusion, Pythia 8)",
+}
+
+
+def process_name(meta: RunMetadata) -> str:
+    """The run's ``[process] name`` from its parsed card (``"alp"``, the signal, if absent)."""
+    proc = meta.card.get("process") if isinstance(meta.card, dict) else None
+    return str(proc.get("name", "alp")) if isinstance(proc, dict) else "alp"
+
+
+def process_description(meta: RunMetadata, signal: str = PROCESS_DESCRIPTIONS["alp"]) -> str:
+    """One line naming the run's process (``signal`` for the ALP signal)."""
+    name = process_name(meta)
+    if name == "alp":
+        return signal
+    return PROCESS_DESCRIPTIONS.get(name, f"{name} (alpgen process)")

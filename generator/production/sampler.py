@@ -78,9 +78,10 @@ def charge_fraction_minus(
 
 class HitOrMissStats(Protocol):
     """What :func:`hit_or_miss` needs of a sampler: the phase-space dimension, the maximum
-    weight, the expected efficiency, the mapped weights of uniforms ``y`` (returning the
-    mapped points and the weight columns, column 0 the one to unweight on) and the counters
-    it updates."""
+    weight, the expected efficiency, the trial points and the maximum that applies to each
+    (``_draw``: uniforms y and W_max, a number or one per point), the mapped weights of
+    uniforms ``y`` (returning a per-point payload, e.g. the mapped points, and the weight
+    columns, column 0 the one to unweight on) and the counters it updates."""
 
     dim: int
     w_max: float
@@ -88,8 +89,12 @@ class HitOrMissStats(Protocol):
     n_trials: int
     n_accepted: int
     n_overweight: int
+    trial_sum_ratio: float
+    trial_sum_excess: float
 
     def _weights(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def _draw(self, nb: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | float]: ...
 
 
 class UnweightingStats:
@@ -98,9 +103,19 @@ class UnweightingStats:
     event) and the fraction of accepted events whose weight exceeded the maximum."""
 
     _eff0: float
+    dim: int
+    w_max: float
     n_trials: int = 0
     n_accepted: int = 0
     n_overweight: int = 0
+    #: Σ W/W_max and Σ (W − W_max)⁺/W_max over the counted trials
+    #: (:attr:`trial_overweight_sigma_fraction`)
+    trial_sum_ratio: float = 0.0
+    trial_sum_excess: float = 0.0
+
+    def _draw(self, nb: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | float]:
+        """``nb`` trial points, uniform in the unit cube, and the maximum weight for them."""
+        return rng.random((nb, self.dim)), self.w_max
 
     @property
     def efficiency(self) -> float:
@@ -109,6 +124,14 @@ class UnweightingStats:
     @property
     def overweight_fraction(self) -> float:
         return self.n_overweight / self.n_accepted if self.n_accepted else 0.0
+
+    @property
+    def trial_overweight_sigma_fraction(self) -> float:
+        """The share of σ above the maximum, Σ(W − W_max)⁺/ΣW, estimated on the trials of the
+        sampling itself (each trial weighted by 1/W_max, the inverse of its sampling density
+        up to a constant): an unbiased estimate of the bias the capped maximum leaves, from
+        points independent of the ones that set it; 0 before any trial."""
+        return self.trial_sum_excess / self.trial_sum_ratio if self.trial_sum_ratio > 0 else 0.0
 
 
 def hit_or_miss(
@@ -120,30 +143,36 @@ def hit_or_miss(
     min_batch: int = 2_000,
     max_batch: int = 400_000,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exactly ``n`` unweighted points by hit-or-miss against ``sampler.w_max``: the mapped
-    points [n, dim] and their weights [n, n_col]. Uniforms are drawn from ``rng`` in batches
+    """Exactly ``n`` unweighted points by hit-or-miss against the maximum weight of each trial
+    (``sampler._draw``: ``w_max`` for a plain sampler, the cell's maximum for a stratified
+    one): the payload of ``sampler._weights`` (the mapped points [n, dim], or momenta) of the
+    accepted trials and their weights [n, n_col]. Uniforms are drawn from ``rng`` in batches
     sized from the expected efficiency (deterministic given its state); trials beyond the
-    n-th acceptance are not counted, so ``n_trials``, ``n_accepted`` and ``n_overweight``
-    (weights above the maximum, kept with weight 1) describe exactly the events returned.
+    n-th acceptance are not counted, so ``n_trials``, ``n_accepted``, ``n_overweight``
+    (weights above the maximum, kept with weight 1) and the trial sums behind
+    ``trial_overweight_sigma_fraction`` describe exactly the events returned.
     Shared by the signal sampler and the background samplers."""
     xs: list[np.ndarray] = []
     ws: list[np.ndarray] = []
     have = 0
     while have < n:
         nb = int(np.clip(1.15 * (n - have) / sampler._eff0 + 100, min_batch, max_batch))
-        y = rng.random((nb, sampler.dim))
+        y, cap = sampler._draw(nb, rng)
         r = rng.random(nb)
         x, w = sampler._weights(y)
-        acc = np.flatnonzero(r * sampler.w_max < w[:, 0])
+        cap_a = np.broadcast_to(np.asarray(cap, dtype=np.float64), (nb,))
+        acc = np.flatnonzero(r * cap_a < w[:, 0])
         take = min(acc.shape[0], n - have)
-        if take < acc.shape[0]:  # trials beyond the n-th acceptance are not counted
-            sampler.n_trials += int(acc[take - 1]) + 1 if take > 0 else 0
-        else:
-            sampler.n_trials += nb
+        # trials beyond the n-th acceptance are not counted
+        counted = (int(acc[take - 1]) + 1 if take > 0 else 0) if take < acc.shape[0] else nb
+        sampler.n_trials += counted
+        ratio = w[:counted, 0] / cap_a[:counted]
+        sampler.trial_sum_ratio += float(ratio.sum())
+        sampler.trial_sum_excess += float(np.clip(ratio - 1.0, 0.0, None).sum())
         acc = acc[:take]
         xs.append(x[acc])
         ws.append(w[acc])
-        sampler.n_overweight += int(np.count_nonzero(w[acc, 0] > sampler.w_max))
+        sampler.n_overweight += int(np.count_nonzero(w[acc, 0] > cap_a[acc]))
         have += take
     sampler.n_accepted += n
     x_all = np.concatenate(xs) if xs else np.empty((0, sampler.dim))
