@@ -2,11 +2,11 @@
 
 Pythia (``pythia8mc``, the ``pythia`` extra) generates γg → c c̄ on a nucleon at rest with its
 equivalent-photon flux of the muon (:func:`pythia_settings`): ``PDF:lepton2gamma = on``,
-``PhotonParton:ggm2ccbar = on``, ``Beams:frameType = 3`` with ``Beams:pzA`` = the beam energy and
-``Beams:pzB = 0`` (the lab is the nucleon rest frame), ``Photon:Q2max`` (default 1 GeV², Pythia
-allows at most 2) and ``Photon:Wmin`` (default 5 GeV, the lowest Pythia allows; the c c̄
-threshold is 2m_D ≈ 3.7 GeV). Only quasi-real photons are covered: see docs/backgrounds.md for
-how much of COMPASS's 0.003 < Q² < 10 GeV² that misses.
+``PhotonParton:ggm2ccbar = on``, ``Beams:frameType = 3`` with ``Beams:pzA`` = the beam momentum
+√(E² − m_μ²) and ``Beams:pzB = 0`` (the lab is the nucleon rest frame), ``Photon:Q2max``
+(default 1 GeV², Pythia allows at most 2) and ``Photon:Wmin`` (default 5 GeV, the lowest Pythia
+allows; the c c̄ threshold is 2m_D ≈ 3.7 GeV). Only quasi-real photons are covered: see
+docs/backgrounds.md for how much of COMPASS's 0.003 < Q² < 10 GeV² that misses.
 
 Rate per nucleus (documented convention): σ_A = Z σ_p + (A − Z) σ_n = A σ_N, with σ_p, σ_n from
 two Pythia instances (proton and neutron targets). γg fusion sees only the gluon, which isospin
@@ -88,7 +88,7 @@ def pythia_settings(
         "Beams:frameType = 3",
         "Beams:pxA = 0.",
         "Beams:pyA = 0.",
-        f"Beams:pzA = {E!r}",
+        f"Beams:pzA = {math.sqrt((E - M_MU) * (E + M_MU))!r}",  # the muon's energy is E
         "Beams:pxB = 0.",
         "Beams:pyB = 0.",
         "Beams:pzB = 0.",
@@ -161,7 +161,7 @@ def check_beams(e: dict[str, np.ndarray], beam_pid: int, E: float, nucleon_pid: 
     ok = (
         e["id"][1] == beam_pid
         and e["id"][2] == nucleon_pid
-        and abs(pa[2] - E) <= 1e-9 * E
+        and abs(pa[3] - E) <= 1e-9 * E
         and abs(pa[0]) + abs(pa[1]) <= 1e-12 * E
         and float(np.abs(pb[:3]).max()) <= 1e-9
     )

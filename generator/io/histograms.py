@@ -4,14 +4,16 @@ Per-event quantities (all in the lab = target rest frame, beam along +z):
 
 =================  =========================================================================
 ``beam_energy``    incident lepton energy (GeV)
-``E_tau``          energy of the produced τ (slot ``SLOT_LEPTON``, GeV)
-``E_a``            ALP energy (GeV)
+``E_tau``          energy of the outgoing lepton (slot ``SLOT_LEPTON``, GeV): the produced τ of
+                   the signal, the scattered μ of a Standard-Model background
+``E_a``            ALP energy (GeV); NaN (not filled) for a background event, which has no ALP
 ``x``              E_tau / beam_energy
 ``theta_tau``      polar angle of the produced τ (rad)
 ``theta_a``        polar angle of the ALP (rad)
 ``t``              Mandelstam t = (P_f − P_i)² ≤ 0 of the nucleus (GeV²): −``info["t"]`` when the
                    batch has it (the generator stores t ≡ −q² > 0, physics.md §5), else
-                   (p_recoil − p_target)² from the four-vectors
+                   (p_recoil − p_target)² from the four-vectors when the recoil slot holds the
+                   target's particle, else NaN (a charm event: the nucleon breaks up)
 ``tau_decay_length``  lab distance (mm) from the τ production to its decay vertex, NaN when the
                    τ does not decay in the record
 ``weight``         event weight
@@ -42,6 +44,7 @@ import hist
 import numpy as np
 import uproot
 
+from ..constants import PID_ALP
 from ..events import SLOT_ALP, SLOT_LEPTON, SLOT_RECOIL, SLOT_TARGET, EventBatch
 from .atomic import AtomicWriter
 from .metadata import RunMetadata
@@ -71,11 +74,14 @@ def event_quantities(batch: EventBatch) -> dict[str, np.ndarray]:
     """The per-event quantities of the module docstring, each an array of length N."""
     tau = batch.p[:, SLOT_LEPTON]
     alp = batch.p[:, SLOT_ALP]
+    is_alp = np.abs(batch.pid[:, SLOT_ALP]) == PID_ALP  # else a background record: no ALP
     if "t" in batch.info:
         t = -np.asarray(batch.info["t"], float)  # info["t"] = −q² > 0; Mandelstam t ≤ 0
     else:
         q = batch.p[:, SLOT_RECOIL] - batch.p[:, SLOT_TARGET]
         t = q[:, 3] ** 2 - np.sum(q[:, :3] ** 2, axis=1)
+        # no recoil of the target's kind (e.g. a charm event's hadron in slot 3): undefined
+        t = np.where(batch.pid[:, SLOT_RECOIL] == batch.pid[:, SLOT_TARGET], t, np.nan)
     dv = batch.decay_vertex(SLOT_LEPTON)
     length = np.linalg.norm(dv[:, :3] - batch.vertex[:, SLOT_LEPTON, :3], axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -83,9 +89,9 @@ def event_quantities(batch: EventBatch) -> dict[str, np.ndarray]:
     return {
         "beam_energy": batch.beam_energy.astype(float),
         "E_tau": tau[:, 3].copy(),
-        "E_a": alp[:, 3].copy(),
+        "E_a": np.where(is_alp, alp[:, 3], np.nan),
         "x": x,
-        "theta_a": _polar_angle(alp),
+        "theta_a": np.where(is_alp, _polar_angle(alp), np.nan),
         "theta_tau": _polar_angle(tau),
         "t": t,
         "tau_decay_length": length,
