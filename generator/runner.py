@@ -240,12 +240,12 @@ def _run(
         n_shards = layout.n_shards(n_total)
         est = estimate(card, _pilot_seconds_per_event(engine))
         log.info(
-            "%s events in %d shard%s: estimated %s (one core) and %s MB on disk",
+            "%s events: estimated %s on one core and %s MB on disk (%d shard%s)",
             f"{n_total:,}",
-            n_shards,
-            "" if n_shards == 1 else "s",
             _duration(est["time_s"]),
             f"{est['disk_bytes'] / 1e6:,.0f}",
+            n_shards,
+            "" if n_shards == 1 else "s",
         )
         meta = _metadata(card, engine.integrated)
         try:
