@@ -153,7 +153,8 @@ def run_card(
         try:
             return _run(card, outdir, progress, workers=workers, scheduler=scheduler, resume=resume)
         except BaseException:
-            _drop_empty_shards(outdir.path / SHARDS_DIR)
+            if not resume:  # a refused or failed resume leaves the earlier run as it was
+                _drop_empty_shards(outdir.path / SHARDS_DIR)
             raise
 
 

@@ -10,9 +10,10 @@ dask worker or on a remote cluster, so the files do not depend on where or how m
 process (σ and the vegas map, with the integrator's random source left behind) and the
 pre-scanned sampler (the maximum weight): nothing is integrated or pre-scanned again in a
 worker. It is plain picklable data. A worker builds an :class:`~alpgen.engine.Engine` from
-it and calls only the engine's per-batch interface, ``hard(index, n)`` and ``decay(hard,
-rng)``; another process type with the same interface can be given its own job class with an
-``engine()`` method.
+it and uses only the engine's per-batch interface: ``layout`` (the shards' batches),
+``hard(index, n)`` → (undecayed batch, its generator), ``decay(hard, rng)`` and the sampler's
+counters; another process type with that interface (e.g. a Standard-Model background) plugs
+in with its own job class whose ``engine()`` returns it.
 
 A shard writes, in ``<out>/.shards/`` (:data:`SHARDS_DIR`), each under a temporary name that
 is renamed when complete:
@@ -126,7 +127,8 @@ class ShardResult:
     """What shard ``shard`` produced: its events [``first_event``, ``first_event`` +
     ``n_events``), its batches (global index, events), per batch the detector tallies
     (empty without ``[detector]``), the sampler's counters over its events, its timings per
-    stage (s) and its files in the shard directory (by writer key, plus ``"root"``)."""
+    stage (s; ``shard_wall`` and ``shard_cpu`` the wall and CPU time of the whole shard in
+    its process) and its files in the shard directory (by writer key, plus ``"root"``)."""
 
     shard: int
     first_event: int
@@ -187,6 +189,7 @@ def generate_shard(
     from .precision import PrecisionCounting
     from .reach import SignalCounter
 
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     card = job.card
     timer = StageTimer()
     engine = job.engine(timer)
@@ -240,6 +243,8 @@ def generate_shard(
         files["root"] = root_name(shard)
         timer.add("write_root", time.perf_counter() - t0)
     sampler = engine._require_sampler()
+    timer.add("shard_wall", time.perf_counter() - wall0)
+    timer.add("shard_cpu", time.process_time() - cpu0)
     result = ShardResult(
         shard=shard,
         first_event=first,

@@ -15,13 +15,18 @@ cards/thin_target_1p5TeV.toml, fully decayed events written to HepMC3 only
 * ``memory``: peak resident memory (``ru_maxrss``) of each worker of a 2-worker local cluster
   after a small and after a large run on it (``alpgen.run(..., scheduler=...)``), to show it is
   flat in the number of events at the default batch size;
-* ``model``: a scaling model from the per-shard timings of the large in-process run: each
-  shard costs c = Σ(shard stages) / N seconds per event on one core, the main process's
-  assembly a = assemble / N; W workers then give N / (N c / W + N a) = 1 / (c / W + a)
-  events/s on W free cores (the prediction for W = 1, 2, 4, 8, 16 and its efficiency
-  against linear scaling).
+* ``model``: a scaling model from the per-shard timings of each large run: a shard costs
+  c = Σ shard_cpu / N CPU seconds per event (the CPU time of the shards' processes, which a
+  shared machine disturbs much less than their wall time), the main process's assembly
+  a = assemble / N seconds per event; W workers on W free cores then give
+  N / (N c / W + N a) = 1 / (c / W + a) events/s (the prediction for W = 1, 2, 4, 8, 16 and
+  its efficiency against linear scaling); ``model_<mode>`` from each mode's large run.
+
+``--no-detector`` times the card without its ``[detector]`` table (events and files only: the
+detector counting redraws forced decays for every event, a third of a shard's cost).
 
 Usage: python scripts/bench_shards.py [--small N] [--large N] [--repeat R] [--modes ...]
+       [--no-memory] [--no-detector]
 """
 
 from __future__ import annotations
@@ -38,12 +43,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"
 MODES = {"inprocess": [], "workers1": ["--workers", "1"], "workers2": ["--workers", "2"]}
-#: stages that run in the shards (summed over shards and workers in ``timings_s``)
-SHARD_STAGES = ("hard_process", "decays", "detector", "write_hepmc3")
 
 
-def _run(n: int, out: Path, mode: str) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "alpgen.cli", "run", str(CARD), "--force", "--quiet"]
+def _run(n: int, out: Path, mode: str, card: Path = CARD) -> tuple[float, dict]:
+    cmd = [sys.executable, "-m", "alpgen.cli", "run", str(card), "--force", "--quiet"]
     cmd += ["--set", f"run.events={n}", "--set", 'output.formats=["hepmc3"]']
     cmd += ["--set", f"output.dir={out}", *MODES[mode]]
     t0 = time.perf_counter()
@@ -52,16 +55,31 @@ def _run(n: int, out: Path, mode: str) -> tuple[float, dict]:
     return wall, json.loads((out / "summary.json").read_text())
 
 
-def rates(small: int, large: int, repeat: int, modes: list[str]) -> dict:
+def _card_without_detector(d: Path) -> Path:
+    """A copy of the card without its ``[detector]`` table (no detector counting)."""
+    import tomllib
+
+    text = CARD.read_text(encoding="utf-8")
+    tomllib.loads(text)  # the card is valid TOML
+    head, sep, _ = text.partition("\n[detector]")
+    if not sep:
+        raise SystemExit("the card has no [detector] table")
+    path = d / "no_detector.toml"
+    path.write_text(head + "\n", encoding="utf-8")
+    return path
+
+
+def rates(small: int, large: int, repeat: int, modes: list[str], no_detector: bool) -> dict:
     out: dict = {}
     walls: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        _run(small, d / "warm", modes[0])
+        card = _card_without_detector(d) if no_detector else CARD
+        _run(small, d / "warm", modes[0], card)
         for _ in range(repeat):
             for mode in modes:
                 for n in (small, large):
-                    wall, summary = _run(n, d / f"{mode}-{n}", mode)
+                    wall, summary = _run(n, d / f"{mode}-{n}", mode, card)
                     walls.setdefault((mode, n), []).append(wall)
                     if n == large:
                         out[f"timings_{mode}"] = summary["timings_s"]
@@ -110,11 +128,12 @@ def memory(small: int, large: int) -> dict:
 
 
 def model(timings: dict, n: int) -> dict:
-    c = sum(timings.get(s, 0.0) for s in SHARD_STAGES) / n
+    c = timings["shard_cpu"] / n
     a = timings.get("assemble", 0.0) / n
     pred = {w: round(1.0 / (c / w + a)) for w in (1, 2, 4, 8, 16)}
     return {
-        "shard_s_per_event": c,
+        "shard_cpu_s_per_event": c,
+        "shard_wall_s_per_event": timings["shard_wall"] / n,
         "assemble_s_per_event": a,
         "predicted_events_per_s": pred,
         "efficiency_vs_linear": {w: round(pred[w] / (w * pred[1]), 3) for w in pred},
@@ -128,6 +147,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument(
+        "--no-detector",
+        action="store_true",
+        help="the card without its [detector] table: events and files only, no counting",
+    )
     args = ap.parse_args()
     result: dict = {
         "card": str(CARD.relative_to(ROOT)),
@@ -135,9 +159,10 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average_start": os.getloadavg(),
     }
-    result.update(rates(args.small, args.large, args.repeat, args.modes))
-    if "timings_inprocess" in result:
-        result["model"] = model(result["timings_inprocess"], args.large)
+    result["no_detector"] = args.no_detector
+    result.update(rates(args.small, args.large, args.repeat, args.modes, args.no_detector))
+    for mode in args.modes:
+        result[f"model_{mode}"] = model(result[f"timings_{mode}"], args.large)
     if not args.no_memory:
         result["memory"] = memory(args.small, args.large)
     result["load_average_end"] = os.getloadavg()

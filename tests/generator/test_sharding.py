@@ -246,6 +246,7 @@ def test_resume_with_a_changed_card_names_the_key(tmp_path, capsys, monkeypatch)
     assert main(_cli_args("--resume", "--set", "model.m_a=3.5")) == 2
     err = capsys.readouterr().err
     assert "model.m_a" in err and "--resume" in err
+    assert sorted(p.name for p in shards.iterdir()) == ["fingerprint.json"]  # left alone
 
 
 @pytest.mark.parametrize(
