@@ -115,6 +115,7 @@ def test_generate_equals_the_files(reference):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_workers_give_identical_files(reference, workers, tmp_path):
+    pytest.importorskip("distributed")
     result = alpgen.run(_card(), out_dir=tmp_path / "run", workers=workers)
     for name in EVENT_FILES:
         assert (tmp_path / "run" / name).read_bytes() == (reference.out_dir / name).read_bytes(), (
