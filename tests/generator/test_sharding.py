@@ -130,6 +130,22 @@ def test_workers_give_identical_files(reference, workers, tmp_path):
     assert not (tmp_path / "run" / ".shards").exists()
 
 
+def test_existing_scheduler_gives_identical_files(reference, tmp_path):
+    """``--scheduler``: an existing cluster (its workers see the output directory)."""
+    pytest.importorskip("distributed")
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        result = alpgen.run(_card(), out_dir=tmp_path / "run", scheduler=cluster.scheduler_address)
+    for name in EVENT_FILES:
+        assert (tmp_path / "run" / name).read_bytes() == (reference.out_dir / name).read_bytes()
+    assert _comparable(result.summary) == _comparable(reference.summary)
+
+
 def test_independent_readers(reference, official_hepmc3, tmp_path):
     import pyhepmc
     import pylhe
