@@ -251,6 +251,21 @@ def test_kill_and_resume(reference, tmp_path, monkeypatch):
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
 
 
+def test_force_starts_again(reference, tmp_path):
+    """--force replaces an interrupted run's shards (and an earlier run's files)."""
+    out = tmp_path / "run"
+    (out / ".shards").mkdir(parents=True)
+    (out / ".shards" / "shard-00000.pkl").write_bytes(b"from another run")
+    (out / "events-00007.lhe").write_text("old")
+    alpgen.run(_card(), out_dir=out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*EVENT_FILES, "histograms.root", "summary.json"]
+    )
+    assert (out / "events.hepmc3").read_bytes() == (
+        reference.out_dir / "events.hepmc3"
+    ).read_bytes()
+
+
 def test_resume_with_a_changed_card_names_the_key(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
