@@ -1,11 +1,16 @@
 """A run: the engine's events into files, detector counts and ``summary.json``.
 
 :func:`run_card` is ``alpgen run`` without the console: it prepares the output directory,
-streams the engine's batches into the writers of ``[output] formats`` and into the card's
-``[detector]``, and commits every file atomically. It neither prints nor returns exit codes:
-messages go to the ``alpgen`` logger, progress to an optional callback, and errors are raised
-(:class:`~alpgen.errors.CardError`, :class:`~alpgen.errors.OutputError`,
-:class:`~alpgen.errors.Interrupted`).
+integrates σ and pre-scans once, has every shard of the run generated, decayed, counted and
+written under ``<dir>/.shards/`` (:func:`alpgen.sharding.generate_shard`; in this process, on
+a local dask cluster or on an existing one: the files are the same), then merges the shards
+in order (event files assembled, ``histograms.root`` filled, detector counts added from their
+Σw and Σw², the counting continued to its target precision) and commits every file
+atomically. ``resume`` redoes only the missing shards of an interrupted run
+(:mod:`alpgen.resume`). It neither prints nor returns exit codes: messages go to the
+``alpgen`` logger, progress to an optional callback, and errors are raised
+(:class:`~alpgen.errors.CardError`, :class:`~alpgen.errors.UsageError`,
+:class:`~alpgen.errors.OutputError`, :class:`~alpgen.errors.Interrupted`).
 """
 
 from __future__ import annotations
