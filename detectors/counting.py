@@ -174,6 +174,19 @@ def _reach(c_ref: float, n_limit: float, n_signal: float) -> float:
 
 
 # -- accumulation -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CounterSums:
+    """The sums a :class:`Counter` accumulates: events seen, Σw of all events, per cut Σw,
+    Σw² and the MC count of the events passing it, and the events whose τ decayed."""
+
+    n_seen: int
+    weight_all: float
+    weight_sum: np.ndarray
+    weight_sq_sum: np.ndarray
+    n_mc: np.ndarray
+    n_tau_decayed: int
+
+
 class Counter:
     """Streaming signal counter: ``add`` batches one by one, then ``result``.
 
@@ -259,6 +272,31 @@ class Counter:
             self.weight_sq_sum[i] += float((w[m] ** 2).sum())
             self.n_mc[i] += int(m.sum())
         self.n_tau_decayed += int(obs.tau.decayed.sum())
+
+    def sums(self) -> CounterSums:
+        """What :meth:`add` accumulated so far (to merge into another counter)."""
+        return CounterSums(
+            n_seen=self.n_seen,
+            weight_all=self.weight_all,
+            weight_sum=self.weight_sum.copy(),
+            weight_sq_sum=self.weight_sq_sum.copy(),
+            n_mc=self.n_mc.copy(),
+            n_tau_decayed=self.n_tau_decayed,
+        )
+
+    def merge(self, sums: CounterSums) -> None:
+        """Add the sums of another counter of the same selection (e.g. of one batch or one
+        shard): the sums of weights and of squared weights per cut, never efficiencies.
+        Merging the sums of single batches in order gives bit for bit the counter that
+        added those batches itself."""
+        if sums.weight_sum.shape != self.weight_sum.shape:
+            raise ValueError("cannot merge the counts of a different selection")
+        self.n_seen += sums.n_seen
+        self.weight_all += sums.weight_all
+        self.weight_sum += sums.weight_sum
+        self.weight_sq_sum += sums.weight_sq_sum
+        self.n_mc += sums.n_mc
+        self.n_tau_decayed += sums.n_tau_decayed
 
     def result(
         self,

@@ -129,14 +129,28 @@ def run(
     card: RunCard | str | os.PathLike[str],
     out_dir: str | os.PathLike[str] | None = None,
     force: bool = False,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
 ) -> RunResult:
     """``alpgen run`` without the console: write the card's files and ``summary.json`` into
     ``out_dir`` (default ``[output] dir``) and return them with the summary (equal to
-    ``summary.json``) and the detector result. Progress and messages go to the ``alpgen``
-    logger; nothing is printed."""
+    ``summary.json``) and the detector result. The run's shards are generated in this
+    process, on a local dask cluster of ``workers`` processes or on the existing cluster at
+    ``scheduler``, with the same files in every case; ``resume`` finishes an interrupted run
+    in ``out_dir`` (a finished one is left as it is). Progress and messages go to the
+    ``alpgen`` logger; nothing is printed."""
     from .runner import run_card
 
-    return run_card(_as_card(card), out_dir=None if out_dir is None else Path(out_dir), force=force)
+    return run_card(
+        _as_card(card),
+        out_dir=None if out_dir is None else Path(out_dir),
+        force=force,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+    )
 
 
 def scan(

@@ -139,6 +139,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "events": Key((int,), 10_000, _int_range(1, MAX_EVENTS), doc="unweighted events"),
         "seed": Key((int,), 1, _int_range(0, 2**63 - 1), doc="master random seed"),
         "batch_size": Key((int,), 20_000, _int_range(100, 10_000_000), doc="events per batch"),
+        "shard_events": Key(
+            (int,),
+            20_000,
+            _int_range(1, MAX_EVENTS),
+            doc="events per shard: a run is ⌈events / shard_events⌉ independent shards",
+        ),
         "variance_reduction": Key(
             (str,),
             "auto",
@@ -205,6 +211,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "output": {
         "dir": Key((str,), None, doc="default: runs/<run.name>"),
         "formats": Key((list,), ["lhe", "hepmc3", "root"], _subset_of(*FORMATS)),
+        "merge": Key(
+            (bool,),
+            True,
+            doc="assemble the shards into one file per format (false: events-NNNNN.* and "
+            "shards.json)",
+        ),
     },
 }
 
@@ -230,6 +242,7 @@ class RunSection:
     variance_reduction: str = "auto"
     target_precision: float = 0.02
     max_count_events: int = 200_000
+    shard_events: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -291,6 +304,7 @@ class DecaySection:
 class OutputSection:
     dir: str
     formats: tuple[str, ...]
+    merge: bool = True
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     card = _card(args)
     with _progress_bar(not args.quiet, "generating", "ev") as update:
-        result = run_card(card, force=args.force, progress=update)
+        result = run_card(
+            card,
+            force=args.force,
+            progress=update,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+        )
     if result.detector is not None and not args.quiet:
         reach = result.detector.reach
         print(
@@ -293,6 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_card_args(p)
     p.add_argument("--force", action="store_true", help="overwrite an existing output directory")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no messages")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="generate the shards on a local dask cluster of N worker processes (default: "
+        "in this process; the files are the same)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of an existing dask scheduler (its workers must see the output directory)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish an interrupted run in the output directory: only its missing shards are "
+        "generated (a finished run is left unchanged)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("xsec", help="integrate the production cross section")

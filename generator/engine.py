@@ -6,7 +6,8 @@ event batches; ``alpgen run`` (:mod:`alpgen.runner`), scans (:mod:`alpgen.scanni
 Python API (:func:`alpgen.generate`) all draw their events from it, so they agree event by event.
 
 Random numbers follow :mod:`alpgen.streams`: vegas on ``STREAM_VEGAS``, the pre-scan on
-``STREAM_PRESCAN``, batch ``i`` of the event loop on ``(STREAM_EVENTS, i)``.
+``STREAM_PRESCAN``, global batch ``i`` (batch j of shard k of the card's
+:class:`~alpgen.streams.BatchLayout`) on ``(STREAM_EVENTS, k, j, SUB_EVENTS)``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,20 @@ from .events import (
     STATUS_FINAL,
     EventBatch,
 )
-from .streams import STREAM_EVENTS, STREAM_PRESCAN, STREAM_VEGAS, int_seed, rng_for
+from .streams import (
+    STREAM_PRESCAN,
+    STREAM_VEGAS,
+    SUB_COUNT_DECAYS,
+    BatchLayout,
+    batch_rng,
+    int_seed,
+)
 
 if TYPE_CHECKING:
     from .card import RunCard
     from .production.integrator import CrossSection as _Integration
     from .production.process import ProcessParams
-    from .production.sampler import HardEvents
+    from .production.sampler import HardEvents, UnweightedSampler
     from .spectrum import BeamSpectrum
 
 __all__ = [
@@ -330,41 +338,84 @@ class StageTimer:
 class Engine:
     """The integrated, ready-to-sample process of a card: yields fully decayed event batches.
 
-    ``batches()`` yields :class:`EventBatch`es of ``[run] batch_size`` events (the last one
-    shorter) until ``n_events`` (default ``[run] events``) are generated; batch ``i`` uses the
-    random stream ``(STREAM_EVENTS, i)``, so the events do not depend on how the loop is
-    consumed. ``sampler`` is ``None`` when σ vanishes (nothing to generate).
+    ``batches()`` yields :class:`EventBatch`es of at most ``[run] batch_size`` events, shard
+    by shard (:attr:`layout`), until ``n_events`` (default ``[run] events``) are generated;
+    global batch ``i`` uses its own random stream (:mod:`alpgen.streams`), so the events do
+    not depend on how the loop is consumed or on which process runs a shard. ``sampler`` is
+    ``None`` when σ vanishes (nothing to generate).
+
+    :meth:`from_state` rebuilds an engine from the integrated process and the pre-scanned
+    sampler of another one (what a sharded run ships to its workers): nothing is integrated
+    or pre-scanned again.
 
     With ``decays.alp = "auto"`` and no open ALP decay channel the ALP is stable
     (``alp_stable``): it stays a final-state particle (status 1), invisible to the detectors.
     """
 
-    def __init__(self, card: RunCard, *, timer: StageTimer | None = None) -> None:
+    def __init__(
+        self,
+        card: RunCard,
+        *,
+        timer: StageTimer | None = None,
+        state: tuple[Integrated, UnweightedSampler | None] | None = None,
+    ) -> None:
         from .decays.chain import DecayConfig
         from .production.sampler import UnweightedSampler
 
         self.card = card
         self.timer = timer if timer is not None else StageTimer()
-        interrupts.check()  # a signal whose exception an import swallowed
-        t0 = time.perf_counter()
-        self.integrated = compute_cross_section(card)
-        self.timer.add("integration", time.perf_counter() - t0)
-        interrupts.check()
+        self.layout = BatchLayout(card.run.shard_events, card.run.batch_size)
         self.sampler: UnweightedSampler | None = None
-        if self.integrated.xsec.sigma_pb > 0:
+        if state is not None:
+            self.integrated, self.sampler = state
+        else:
+            interrupts.check()  # a signal whose exception an import swallowed
             t0 = time.perf_counter()
-            self.sampler = UnweightedSampler(
-                self.integrated.params,
-                self.integrated.xsec,
-                seed=int_seed(card.run.seed, STREAM_PRESCAN),
-            )
-            self.timer.add("prescan", time.perf_counter() - t0)
+            self.integrated = compute_cross_section(card)
+            self.timer.add("integration", time.perf_counter() - t0)
+            interrupts.check()
+            if self.integrated.xsec.sigma_pb > 0:
+                t0 = time.perf_counter()
+                self.sampler = UnweightedSampler(
+                    self.integrated.params,
+                    self.integrated.xsec,
+                    seed=int_seed(card.run.seed, STREAM_PRESCAN),
+                )
+                self.timer.add("prescan", time.perf_counter() - t0)
         self.model = card.alp_model()
         self.alp_stable = self.model.width_total <= 0.0
         self.decay_config = DecayConfig(alp=card.decays.alp, tau=card.decays.tau)
         self.helicity_fn = tau_helicity_function(card)
         #: how the last :func:`alpgen.runner.simulate` counting went (a CountingInfo)
         self.counting_info: Any = None
+
+    @classmethod
+    def from_state(
+        cls,
+        card: RunCard,
+        integrated: Integrated,
+        sampler: UnweightedSampler | None,
+        *,
+        timer: StageTimer | None = None,
+    ) -> Engine:
+        """An engine on an already integrated process and pre-scanned sampler (see
+        :meth:`state`); its events equal those of the engine the state came from."""
+        return cls(card, timer=timer, state=(integrated, sampler))
+
+    def state(self) -> tuple[Integrated, UnweightedSampler | None]:
+        """The integrated process and the sampler, frozen for shipping to another process:
+        the vegas map and the maximum weight travel, the integrator's random source does not.
+        The sampler's counters start from zero."""
+        import copy
+        import dataclasses
+
+        xsec = dataclasses.replace(self.integrated.xsec, integrator=None)
+        sampler = None
+        if self.sampler is not None:
+            sampler = copy.copy(self.sampler)
+            sampler.xsec = xsec
+            sampler.n_trials = sampler.n_accepted = sampler.n_overweight = 0
+        return Integrated(self.integrated.params, xsec), sampler
 
     @property
     def cross_section(self) -> CrossSection:
@@ -386,13 +437,13 @@ class Engine:
     def hard(
         self, index: int, n: int, rng: np.random.Generator | None = None
     ) -> tuple[EventBatch, np.random.Generator]:
-        """The hard process of batch ``index`` (``n`` events, undecayed) and its generator,
-        positioned where the decays of that batch continue (stream ``(STREAM_EVENTS, index)``
-        unless another ``rng`` is given)."""
+        """The hard process of global batch ``index`` (``n`` events, undecayed) and its
+        generator, positioned where the decays of that batch continue (the batch's
+        ``SUB_EVENTS`` stream, :mod:`alpgen.streams`, unless another ``rng`` is given)."""
         interrupts.check()  # at every batch: a signal a library swallowed is acted on here
         sampler = self._require_sampler()
         if rng is None:
-            rng = rng_for(self.card.run.seed, STREAM_EVENTS, index)
+            rng = batch_rng(self.card.run.seed, self.layout, index)
         t0 = time.perf_counter()
         hard = sampler.sample(n, rng)
         batch = hard_batch(hard, self.card, rng, helicity_fn=self.helicity_fn)
@@ -410,18 +461,23 @@ class Engine:
         self.timer.add("decays", time.perf_counter() - t0)
         return out
 
+    def count_rng(self, index: int) -> np.random.Generator:
+        """The generator of the decays the detector counting redraws for global batch
+        ``index`` (its ``SUB_COUNT_DECAYS`` stream)."""
+        return batch_rng(self.card.run.seed, self.layout, index, SUB_COUNT_DECAYS)
+
     def batch(self, index: int, n: int, rng: np.random.Generator | None = None) -> EventBatch:
-        """Batch ``index`` of ``n`` fully decayed events (on stream ``(STREAM_EVENTS, index)``
-        unless another ``rng`` is given, e.g. for a discarded pilot batch)."""
+        """Global batch ``index`` of ``n`` fully decayed events (on its own stream unless
+        another ``rng`` is given, e.g. for a discarded pilot batch)."""
         hard, rng = self.hard(index, n, rng)
         return self.decay(hard, rng)
 
     def batches(self, n_events: int | None = None) -> Iterator[EventBatch]:
-        """Batches of fully decayed events, ``n_events`` in all (default ``[run] events``)."""
+        """Batches of fully decayed events, ``n_events`` in all (default ``[run] events``),
+        shard by shard as ``alpgen run`` writes them."""
         n_total = self.card.run.events if n_events is None else n_events
-        size = self.card.run.batch_size
-        for index in range(math.ceil(n_total / size)):
-            yield self.batch(index, min(size, n_total - index * size))
+        for index, size in self.layout.batches(n_total):
+            yield self.batch(index, size)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ CPU-second. Two things make the counting precise by construction:
    likelihood ratio as a weight (:mod:`alpgen.decays.chain`); likewise the ALP decay lengths
    where the selection needs the ALP to decay within ``alp_decay_max_mm``. The counting reuses
    the hard events of the run and redraws only their decays, on the stream
-   ``(STREAM_COUNT_DECAYS, i)`` of batch i (:mod:`alpgen.streams`): the event files keep the
+   ``SUB_COUNT_DECAYS`` sub-stream of batch i (:mod:`alpgen.streams`): the event files keep the
    physical decay mix and exactly ``[run] events`` events. A card that forces channels itself
    is intersected with the selection's needs (an empty intersection is a card error naming
    the key). ``"none"`` counts the physical decays of the event stream, as before.
-2. **Runs that stop at a target precision**. The counting continues batch by batch (batch i of
-   ``[run] batch_size`` events from the event stream ``(STREAM_EVENTS, i)``, as a longer run
-   would generate it) until the relative MC error of the reach, δ(C/Λ)/(C/Λ), is at most
+2. **Runs that stop at a target precision**. The counting continues batch by batch (global
+   batch i of the card's :class:`~alpgen.streams.BatchLayout`, from its event stream, as a
+   longer run would generate it) until the relative MC error of the reach, δ(C/Λ)/(C/Λ), is at most
    ``[run] target_precision`` for every detector counted, or ``[run] max_count_events`` events
    are counted. It never counts fewer than the run's ``[run] events``. The batch sequence is
    fixed, so stopping after batch k gives the result of a run of k batches.
@@ -49,8 +49,7 @@ from .detectors import fastsim
 from .detectors.config import DetectorConfig
 from .detectors.needs import decay_needs
 from .errors import CardError
-from .reach import SignalCounter, SignalResult
-from .streams import STREAM_COUNT_DECAYS, rng_for
+from .reach import SignalCounter, SignalResult, SignalTally
 
 if TYPE_CHECKING:
     from .card import RunCard
@@ -248,7 +247,16 @@ class PrecisionCounting:
 
     def add(self, index: int, hard: EventBatch, decayed: EventBatch | None = None) -> None:
         """Count batch ``index`` for every configuration still counting (class docstring)."""
+        self.merge(index, len(hard), self.tally(index, hard, decayed))
+
+    def tally(
+        self, index: int, hard: EventBatch, decayed: EventBatch | None = None
+    ) -> list[SignalTally | None]:
+        """The counts of batch ``index`` alone, one per configuration (``None`` for one that
+        has stopped), without adding them: what a shard of a run returns per batch.
+        :meth:`merge` of the tallies of batches in order equals :meth:`add` of the batches."""
         t0 = time.perf_counter()
+        out: list[SignalTally | None] = [None] * len(self.counters)
         for dc, members in self.groups.items():
             active = self._active(members)
             if not active:
@@ -258,16 +266,26 @@ class PrecisionCounting:
                     raise ValueError("this counting needs the physical decays of the batch")
                 batch = decayed
             else:
-                rng = rng_for(self.card.run.seed, STREAM_COUNT_DECAYS, index)
-                batch = self.engine.decay(hard, rng, dc)
+                batch = self.engine.decay(hard, self.engine.count_rng(index), dc)
             obs = fastsim.analyse(batch)
             for i in active:
-                self.counters[i].add(batch, observables=obs)
-                self.n_events[i] += len(hard)
-                self.n_batches[i] += 1
-                self._results.pop(i, None)
-        self.next_index = index + 1
+                counter = self.counters[i].fresh()
+                counter.add(batch, observables=obs)
+                out[i] = counter.tally()
         self.engine.timer.add("detector", time.perf_counter() - t0)
+        return out
+
+    def merge(self, index: int, n: int, tallies: Sequence[SignalTally | None]) -> None:
+        """Add the :meth:`tally` of batch ``index`` (``n`` events) to the configurations
+        still counting."""
+        for i, t in enumerate(tallies):
+            if t is None or self.stop[i] is not None:
+                continue
+            self.counters[i].merge(t)
+            self.n_events[i] += n
+            self.n_batches[i] += 1
+            self._results.pop(i, None)
+        self.next_index = index + 1
 
     def result(self, i: int) -> SignalResult:
         """Detector result and reach of configuration ``i`` on the events it counted."""
@@ -327,11 +345,10 @@ class PrecisionCounting:
             if not active:
                 break
             n_done = min(self.n_events[i] for i in active)
-            if n_done < minimum:
-                size = min(size_max, minimum - n_done, cap - n_done)
-            else:
-                size = min(size_max, cap - n_done)
             index = self.next_index
+            size = min(size_max, self.engine.layout.full_size(index), cap - n_done)
+            if n_done < minimum:
+                size = min(size, minimum - n_done)
             hard, rng = self.engine.hard(index, size)
             decayed = self.engine.decay(hard, rng) if self.needs_physical else None
             self.add(index, hard, decayed)

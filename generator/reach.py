@@ -52,7 +52,7 @@ from numpy.typing import ArrayLike
 from .constants import PID_CHI
 from .detectors import fastsim
 from .detectors.config import DetectorConfig
-from .detectors.counting import Counter, DetectorResult
+from .detectors.counting import Counter, CounterSums, DetectorResult
 from .events import SLOT_ALP, EventBatch
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ __all__ = [
     "ReachSolution",
     "ReweightSample",
     "SignalCounter",
+    "SignalTally",
     "alp_decay_arrays",
     "prompt_scale_mm",
     "reach_error",
@@ -335,6 +336,16 @@ class SignalResult:
         return dict(json_safe(d))
 
 
+@dataclass(frozen=True)
+class SignalTally:
+    """The counts of a :class:`SignalCounter` on some events (e.g. one batch of a shard):
+    the detector counter's sums and, per batch, the weight, ALP decay distance, mean decay
+    length and channel of each selected event."""
+
+    sums: CounterSums
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
 class SignalCounter:
     """A detector :class:`~alpgen.detectors.counting.Counter` that also keeps what the reach
     needs of every selected event (weight, ALP decay distance, mean decay length, channel).
@@ -408,6 +419,28 @@ class SignalCounter:
         sel = self.counter.selected(batch)
         ell, lam, channel = alp_decay_arrays(batch.select(sel), self.model)
         self._kept.append((np.asarray(batch.weight, float)[sel], ell, lam, channel))
+
+    def fresh(self) -> SignalCounter:
+        """An empty counter with the same configuration, target, coupling and model."""
+        return SignalCounter(
+            self.config,
+            target=self.counter.target,
+            thickness_cm=self.counter.thickness_cm,
+            c_ref=self.c_ref,
+            model=self.model,
+            n_generated=self.counter.n_generated,
+            prompt_mm=self.prompt_mm,
+        )
+
+    def tally(self) -> SignalTally:
+        """What this counter holds (picklable): the counter's sums and the selected events."""
+        return SignalTally(self.counter.sums(), list(self._kept))
+
+    def merge(self, tally: SignalTally) -> None:
+        """Add another counter's :meth:`tally` (of later events: the selected events are
+        appended in order)."""
+        self.counter.merge(tally.sums)
+        self._kept.extend(tally.kept)
 
     def selected(self, batch: EventBatch) -> np.ndarray:
         return self.counter.selected(batch)

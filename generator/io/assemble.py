@@ -58,7 +58,7 @@ from .hepmc import HEPMC3_FOOTER, hepmc3_cross_section_line, hepmc3_header
 from .lhe import LHE_FOOTER, lhe_header
 from .metadata import RunMetadata
 
-__all__ = ["assemble_hepmc3", "assemble_lhe"]
+__all__ = ["assemble_hepmc3", "assemble_lhe", "assemble_prepared"]
 
 StrPath = str | os.PathLike[str]
 
@@ -330,7 +330,7 @@ def _assemble(
     out_path: StrPath,
     fmt: _Format,
     gzip: bool | None,
-) -> int:
+) -> tuple[int, AtomicFile]:
     if gzip is None:
         gzip = str(out_path).endswith(".gz")
     layout = fmt.layout
@@ -373,8 +373,8 @@ def _assemble(
     except BaseException:
         out.abort()
         raise
-    out.commit()
-    return n
+    out.prepare()
+    return n, out
 
 
 def assemble_lhe(
@@ -390,8 +390,9 @@ def assemble_lhe(
     own headers are dropped. ``gzip`` defaults to whether ``out_path`` ends in ``.gz``.
     Returns the number of events written. See the module docstring for the bytes.
     """
-    fmt = _LHEFormat(_LHE, lhe_header(metadata).encode("utf-8"))
-    return _assemble(shards, out_path, fmt, gzip)
+    n, out = assemble_prepared("lhe", shards, out_path, metadata, gzip=gzip)
+    out.commit()
+    return n
 
 
 def assemble_hepmc3(
@@ -408,4 +409,27 @@ def assemble_hepmc3(
     whether ``out_path`` ends in ``.gz``. Returns the number of events written. See the
     module docstring for the bytes.
     """
-    return _assemble(shards, out_path, _HepMC3Format(metadata), gzip)
+    n, out = assemble_prepared("hepmc3", shards, out_path, metadata, gzip=gzip)
+    out.commit()
+    return n
+
+
+def assemble_prepared(
+    fmt: str,
+    shards: Sequence[StrPath],
+    out_path: StrPath,
+    metadata: RunMetadata,
+    *,
+    gzip: bool | None = None,
+) -> tuple[int, AtomicFile]:
+    """:func:`assemble_lhe` (``fmt="lhe"``) or :func:`assemble_hepmc3` (``"hepmc3"``), but
+    the output is left prepared under its temporary name (written, flushed, fsync-ed), for a
+    :class:`~alpgen.io.atomic.Commit` together with a run's other files. Returns the number
+    of events and the :class:`~alpgen.io.atomic.AtomicFile` to commit or abort."""
+    if fmt == "lhe":
+        return _assemble(
+            shards, out_path, _LHEFormat(_LHE, lhe_header(metadata).encode("utf-8")), gzip
+        )
+    if fmt == "hepmc3":
+        return _assemble(shards, out_path, _HepMC3Format(metadata), gzip)
+    raise ValueError(f"cannot assemble format {fmt!r} (lhe or hepmc3)")

@@ -116,6 +116,17 @@ class AtomicFile:
         self._text: io.TextIOWrapper | None = None
         self._done = False
         self._prepared = False
+        self._adopted = False
+
+    @classmethod
+    def adopt(cls, source: str | os.PathLike[str], path: str | os.PathLike[str]) -> AtomicFile:
+        """A complete file ``source`` (e.g. a finished shard) to be renamed to ``path`` by
+        :meth:`publish` or a :class:`Commit`; :meth:`abort` leaves ``source`` in place."""
+        f = cls(path)
+        f.tmp_path = Path(source)
+        f._prepared = True
+        f._adopted = True
+        return f
 
     def open(self) -> IO[Any]:
         """Create the temporary file and return the stream to write to."""
@@ -227,6 +238,8 @@ class AtomicFile:
                     # a failed flush on close is irrelevant: the file is being discarded
                     stream.close()
         self._text = self._gz = self._raw = None
+        if self._adopted:  # not ours to delete
+            return
         with contextlib.suppress(FileNotFoundError):
             self.tmp_path.unlink()
         self._remove_tmp_dir()

@@ -175,9 +175,21 @@ class HistogramWriter(AtomicWriter):
         extra: dict[str, np.ndarray] | None = None,
     ) -> None:
         """Fill the histograms of ``tag`` (and the tree for ``"all"``) with ``batch``."""
-        q = event_quantities(batch)
-        sel = np.ones(len(batch), bool) if mask is None else np.asarray(mask)
-        if sel.dtype != bool or sel.shape != (len(batch),):
+        self.fill_quantities(event_quantities(batch), tag, mask, extra)
+
+    def fill_quantities(
+        self,
+        q: dict[str, np.ndarray],
+        tag: str = "all",
+        mask: np.ndarray | None = None,
+        extra: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """:meth:`fill` from a batch's :func:`event_quantities` (e.g. computed in another
+        process: a shard of a run ships its batches' quantities, and the run fills one file
+        from them in shard order, as if it had filled the batches itself)."""
+        n = len(q["weight"])
+        sel = np.ones(n, bool) if mask is None else np.asarray(mask)
+        if sel.dtype != bool or sel.shape != (n,):
             raise ValueError("mask must be a boolean array with one entry per event")
         q = {k: v[sel] for k, v in q.items()}
         w = q["weight"]
@@ -188,7 +200,7 @@ class HistogramWriter(AtomicWriter):
             ok = np.isfinite(v)  # e.g. no decay length for an undecayed τ
             h.fill(v[ok], weight=w[ok])
         if tag == "all":
-            self._extend_tree(q, extra or {}, sel, len(batch))
+            self._extend_tree(q, extra or {}, sel, n)
 
     def _extend_tree(
         self, q: dict[str, np.ndarray], extra: dict[str, np.ndarray], sel: np.ndarray, n: int

@@ -14,6 +14,8 @@
 * when the block fails (an error or an interrupt), a directory the command created is removed
   again, with the parents it created: a failing command leaves no output directory behind.
   (The one exception, an interrupted sharded run's ``.shards/``, is kept for ``--resume``.)
+* with ``resume`` (``alpgen run --resume``) a non-empty directory is accepted without
+  ``--force`` as long as everything in it is alpgen's; nothing is marked stale.
 
 Lock and temporary files are dot-files; the lock file is removed when the block ends.
 """
@@ -32,7 +34,7 @@ from types import TracebackType
 
 from ..errors import CardError, UsageError
 
-__all__ = ["LOCK_NAME", "OutputDir", "is_own"]
+__all__ = ["LOCK_NAME", "OutputDir", "is_own", "is_temporary"]
 
 LOCK_NAME = ".alpgen.lock"
 
@@ -46,6 +48,11 @@ _OWN = re.compile(
 _TEMP = re.compile(r"^\..+\.tmp-(\d+)$")
 
 
+def is_temporary(name: str) -> bool:
+    """Whether a directory entry's name is an alpgen temporary (``.<name>.tmp-<pid>``)."""
+    return bool(_TEMP.match(name))
+
+
 def is_own(name: str) -> bool:
     """Whether a directory entry's name is one alpgen writes (outputs or temporaries)."""
     return bool(_OWN.match(name) or _TEMP.match(name) or name == LOCK_NAME)
@@ -56,9 +63,12 @@ class OutputDir:
 
     ``key`` names the setting in error messages (``output.dir`` or ``scan.out``)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, force: bool, key: str) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, force: bool, key: str, resume: bool = False
+    ) -> None:
         self.path = Path(path)
         self.force = force
+        self.resume = resume
         self.key = key
         #: an earlier run's files, to be removed when this run commits (``--force``)
         self.stale: list[Path] = []
@@ -125,22 +135,28 @@ class OutputDir:
     def _check_contents(self) -> None:
         entries = sorted(self.path.iterdir())
         visible = [p for p in entries if not p.name.startswith(".") or p.name == ".shards"]
-        if visible and not self.force:
+        if visible and not (self.force or self.resume):
+            hint = ""
+            if any(p.name == ".shards" for p in visible):
+                hint = " (it holds an interrupted run's shards: --resume finishes that run)"
             raise CardError(
                 self.key,
-                f"{str(self.path)!r} already exists and is not empty; use --force to overwrite "
-                "it or choose another directory",
+                f"{str(self.path)!r} already exists and is not empty{hint}; use --force to "
+                "overwrite it or choose another directory",
             )
-        if not self.force:
+        if not (self.force or self.resume):
             return
         foreign = [p.name for p in visible if not is_own(p.name)]
         if foreign:
             raise CardError(
                 self.key,
-                f"--force replaces only alpgen's own files, and {str(self.path)!r} holds "
+                f"{'--resume' if self.resume else '--force'} touches only alpgen's own files, "
+                f"and {str(self.path)!r} holds "
                 f"{', '.join(map(repr, foreign[:5]))}{' …' if len(foreign) > 5 else ''}, which "
                 "alpgen did not write; move it away or choose another directory",
             )
+        if self.resume:
+            return
         own_pid = str(os.getpid())
         for p in entries:
             if p.name == LOCK_NAME:

@@ -66,7 +66,9 @@ def test_na64mu_existing_data_reach_at_2_GeV():
         reach = result.reach_fixed_br_invTeV * math.sqrt(
             br_ref / card.alp_model(C_over_Lambda=reach).br_invisible
         )
-    assert reach == pytest.approx(145.0, abs=2.0)
+    # 145 ± 2 in docs/results.md is one MC standard deviation (δC/C = ½ δN/N with about
+    # 1.4×10³ selected events); the sharded streams (0.2) drew other events: 3σ of this sample
+    assert reach == pytest.approx(145.0, abs=3 * 0.5 * reach / math.sqrt(n_mu_soft))
     assert 0 < reach / result.reach_fixed_br_invTeV - 1 < 0.01  # the BR effect, +0.3 %
 
 

@@ -151,7 +151,8 @@ def test_full_disk_at_summary_commits_nothing(tmp_path, monkeypatch, capsys):
     assert _run(out, 'output.formats=["root","hepmc3"]') == 1
     err = capsys.readouterr().err
     assert "summary.json" in err and "No space left" in err and "Traceback" not in err
-    assert not out.exists()
+    # no final-named file; the run's one complete shard stays for `alpgen run --resume`
+    assert [p.name for p in out.iterdir()] == [".shards"]
 
 
 def test_failed_rename_rolls_back_the_files_already_committed(tmp_path, monkeypatch, capsys):

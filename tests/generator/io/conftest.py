@@ -241,28 +241,3 @@ def full_disk(monkeypatch):
         monkeypatch.setattr(AtomicFile, "open", patched)
 
     return install
-
-
-@pytest.fixture(scope="session")
-def official_hepmc3():
-    """The official HepMC3 Python bindings (``hepmc3`` on the package index, module
-    ``pyHepMC3``), or a skip where they are not installed. Their extension needs
-    ``libHepMC3.so`` from the environment's ``lib/``; it is loaded by absolute path here so
-    that the tests need no ``LD_LIBRARY_PATH``."""
-    import ctypes
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    if importlib.util.find_spec("pyHepMC3") is None:
-        pytest.skip("the official HepMC3 bindings (pip install hepmc3) are not installed")
-    for lib in sorted(Path(sys.prefix, "lib").glob("libHepMC3.so*"), key=lambda p: len(p.name)):
-        try:
-            ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
-        except OSError:
-            continue
-    try:
-        from pyHepMC3 import HepMC3
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        pytest.skip(f"pyHepMC3 does not load: {exc}")
-    return HepMC3
