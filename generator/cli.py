@@ -142,24 +142,30 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_xsec(args: argparse.Namespace) -> int:
-    from .engine import compute_cross_section
+    from .engine import card_cross_section
+    from .io.jsonutil import json_safe
 
     card = _card(args, check_decays=False)  # the production σ does not depend on decays
-    xs = compute_cross_section(card, precision=args.precision, allow_zero=False)
-    out = xs.cross_section.to_dict()
+    out = card_cross_section(card, precision=args.precision).to_dict()
     if args.json:
-        print(json.dumps(out, indent=2, allow_nan=False))
+        print(json.dumps(json_safe(out), indent=2, allow_nan=False))
         return 0
     sigma, err = out["sigma_pb"], out["sigma_err_pb"]
     unit, f = ("fb", 1e3) if sigma < 1e-2 else ("pb", 1.0)
-    print(
-        f"σ({card.beam.particle} {card.target.material} → {card.production.lepton_out} "
-        f"{card.target.material} a) at m_a = {card.model.m_a:g} GeV"
-    )
+    t = card.target.material
+    if card.process.is_alp:
+        print(
+            f"σ({card.beam.particle} {t} → {card.production.lepton_out} {t} a) at "
+            f"m_a = {card.model.m_a:g} GeV"
+        )
+    else:
+        print(f"σ({card.process.name}: {card.beam.particle} on {t}), per nucleus")
     print(f"  total       = {sigma * f:.6g} ± {err * f:.2g} {unit}")
     print(f"  coherent    = {out['sigma_coherent_pb'] * f:.6g} {unit}")
     print(f"  incoherent  = {out['sigma_incoherent_pb'] * f:.6g} {unit}")
     print(f"  beam polarization P = {out['beam_polarization']:+g}; fully polarized beam:")
+    if not card.process.is_alp:
+        print("  (σ₋ = σ₊: QED and QCD conserve parity)")
     for h, name in ((-1, "minus"), (1, "plus")):
         v, e = out[f"sigma_helicity_{name}_pb"], out[f"sigma_helicity_{name}_err_pb"]
         print(f"  helicity {h:+d} = {v * f:.6g} ± {e * f:.2g} {unit}")

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, model_summary
+from .engine import (
+    Engine,
+    StageTimer,
+    beam_info,
+    hard_batch,
+    lepton_pids,
+    make_engine,
+    model_summary,
+)
 from .errors import OutputError
 from .interrupts import critical, debug_pause
 from .io.metadata import RunMetadata, collect_versions
@@ -119,7 +127,7 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
     out = outdir.path
     timer = StageTimer()
     log.info("integrating σ to %.2g%% relative precision", 100 * card.production.precision)
-    engine = Engine(card, timer=timer)
+    engine = make_engine(card, timer=timer)
     xs = engine.cross_section
     log.info(
         "σ = %.6g ± %.2g pb (coherent %.4g, incoherent %.4g) in %.1f s",
@@ -189,7 +197,7 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
             "card_text": card.text,
             "overrides": list(card.overrides),
             "beam": beam_info(engine.integrated.params),
-            "model": model_summary(card),
+            "model": model_summary(card) if card.process.is_alp else None,
             "files": {k: v.name for k, v in files.items()},
             "timings_s": {k: round(v, 4) for k, v in timer.times.items()},
         }
@@ -221,8 +229,9 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
 
 
 def _counting(card: RunCard, engine: Engine) -> PrecisionCounting | None:
-    """The precision counting of the card's ``[detector]`` (``None`` without one)."""
-    if card.detector is None:
+    """The precision counting of the card's ``[detector]`` (``None`` without one, and for a
+    Standard-Model process: the signal's counting does not apply)."""
+    if card.detector is None or not card.process.is_alp:
         return None
     from .detectors.config import DetectorConfig
 
@@ -265,6 +274,9 @@ def _pilot_seconds_per_event(engine: Engine, n: int = 2000) -> float:
     from .decays.chain import decay_batch
 
     card = engine.card
+    own = getattr(engine, "pilot_seconds_per_event", None)  # a Standard-Model process's
+    if own is not None:
+        return float(own(n))
     sampler = engine._require_sampler()
     rng = rng_for(card.run.seed, STREAM_PILOT)
 
