@@ -154,9 +154,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "processes": Key(
             (list,),
             None,
-            _subset_of(*SM_PROCESSES),
+            lambda v: _subset_of(*SM_PROCESSES)(v) if v else None,  # [] = none
             doc="SM backgrounds whose expected count after the detector's cuts run and scan "
             "estimate (default: none)",
+        ),
+        "events": Key(
+            (int,),
+            20_000,
+            _int_range(100, MAX_EVENTS),
+            doc="events generated per background process for the estimate",
         ),
     },
     "run": {
@@ -260,6 +266,8 @@ class ProcessSection:
 class BackgroundSection:
     #: the Standard-Model processes to estimate after the detector's cuts (empty: none)
     processes: tuple[str, ...] = ()
+    #: events generated per process for the estimate
+    events: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -551,6 +559,23 @@ def build_card(
         _require_pythia("process.name")
     if "charm" in bkg["processes"]:
         _require_pythia("background.processes")
+    if bkg["processes"]:
+        if doc.get("detector") is None:
+            raise CardError(
+                "background.processes",
+                "a background estimate needs the card's [detector] (its cuts and MOT)",
+            )
+        if v["beam"]["energy"] is None:
+            raise CardError(
+                "background.processes",
+                "Standard-Model backgrounds need a fixed beam.energy (beam spectra are not "
+                "supported for them yet)",
+            )
+        if v["beam"]["particle"] not in ("mu-", "mu+"):
+            raise CardError(
+                "background.processes",
+                f"the Standard-Model backgrounds need a muon beam, not {v['beam']['particle']!r}",
+            )
 
     run = v["run"]
     if run["name"] is None:

@@ -50,11 +50,9 @@ __all__ = [
     "StageTimer",
     "beam_info",
     "beam_spectrum",
-    "card_cross_section",
     "compute_cross_section",
     "hard_batch",
     "lepton_pids",
-    "make_engine",
     "model_summary",
     "process_params",
     "tau_helicity_function",
@@ -424,28 +422,6 @@ class Engine:
         size = self.card.run.batch_size
         for index in range(math.ceil(n_total / size)):
             yield self.batch(index, min(size, n_total - index * size))
-
-
-def make_engine(card: RunCard, *, timer: StageTimer | None = None) -> Any:
-    """The engine of the card's ``[process]``: :class:`Engine` for the ALP signal, a
-    :class:`~alpgen.background.engine.BackgroundEngine` (same per-batch interface) for a
-    Standard-Model process."""
-    if card.process.is_alp:
-        return Engine(card, timer=timer)
-    from .background.engine import BackgroundEngine
-
-    return BackgroundEngine(card, timer=timer)
-
-
-def card_cross_section(card: RunCard, *, precision: float | None = None) -> CrossSection:
-    """σ of the card's process (``alpgen xsec``): the ALP production σ (zero is an error) or
-    a Standard-Model background's σ (pb per nucleus)."""
-    if card.process.is_alp:
-        return compute_cross_section(card, precision=precision, allow_zero=False).cross_section
-    from .background.engine import background_cross_section_of, cross_section_record
-
-    res = background_cross_section_of(card, card.process.name, precision=precision)
-    return cross_section_record(res, card.beam.polarization)
 
 
 # --------------------------------------------------------------------------------------------

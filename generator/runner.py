@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .dispatch import make_engine
 from .engine import (
     Engine,
     StageTimer,
     beam_info,
     hard_batch,
     lepton_pids,
-    make_engine,
     model_summary,
 )
 from .errors import OutputError
@@ -156,6 +156,7 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
     counting = _counting(card, engine)
     # the physical selection flags of the events written into histograms.root
     counter = SignalCounter.from_card(card, engine.model) if counting is not None else None
+    tally = _background_tally(card)  # a Standard-Model process through the [detector]
     with ExitStack() as stack:
         writers = _open_writers(card, out, meta, stack)
         done = 0
@@ -165,6 +166,8 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
             batch = engine.decay(hard, rng)
             if counting is not None:
                 counting.add(index, hard, batch)
+            if tally is not None:
+                tally.add(batch)
             for name, w in writers.items():
                 t0 = time.perf_counter()
                 if name == "root":
@@ -206,7 +209,12 @@ def _run(card: RunCard, outdir: OutputDir, progress: ProgressFn | None) -> RunRe
         if counting is not None:
             signal_result, info = _finish(counting)
             summary["detector"] = {**signal_result.to_dict(), "counting": info.to_dict()}
+            summary["background"] = _with_background(
+                card, counting, signal_result, xs.sigma_err_pb, summary["detector"]
+            )
             summary["timings_s"] = {k: round(v, 4) for k, v in timer.times.items()}
+        elif tally is not None:
+            summary["detector"] = tally.result(xs.sigma_pb, xs.sigma_err_pb).to_dict()
         debug_pause("summary")  # test hook (ALPGEN_DEBUG_PAUSE), a no-op otherwise
         summary_file = AtomicFile(out / "summary.json", binary=False)
         stack.callback(summary_file.abort)  # discarded unless committed below
@@ -236,6 +244,38 @@ def _counting(card: RunCard, engine: Engine) -> PrecisionCounting | None:
     from .detectors.config import DetectorConfig
 
     return PrecisionCounting(engine, [DetectorConfig.from_card(dict(card.detector))])
+
+
+def _background_tally(card: RunCard) -> Any:
+    """For a Standard-Model process card with a ``[detector]``: the tally of its events
+    through the detector's cuts (:class:`~alpgen.background.estimate.FakeTally`), else None."""
+    if card.detector is None or card.process.is_alp:
+        return None
+    from .background.estimate import FakeTally
+    from .detectors.config import DetectorConfig
+
+    return FakeTally(
+        card.process.name,
+        DetectorConfig.from_card(dict(card.detector)),
+        target=card.target_material,
+        thickness_cm=card.target.thickness_cm,
+    )
+
+
+def _with_background(
+    card: RunCard,
+    counting: PrecisionCounting,
+    result: SignalResult,
+    sigma_err_pb: float,
+    detector: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Add the reach with background to ``detector`` (summary.json) and return the background
+    estimate of ``[background] processes`` (None without them)."""
+    from .background.estimate import reach_keys
+
+    keys, est = reach_keys(card, counting.counters[0], result, sigma_err_pb)
+    detector.update(keys)
+    return est.to_dict() if est is not None else None
 
 
 def _finish(counting: PrecisionCounting) -> tuple[SignalResult, CountingInfo]:
