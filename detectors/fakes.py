@@ -13,7 +13,8 @@ the detector sees and applies *the same cuts* to every assignment:
 * **The signal τ** is played by a weakly decaying τ or charm hadron (D⁰, D^±, D_s, Λ_c, Ξ_c,
   Ω_c) of the event, with its decay length and its charged descendants as prongs; for the
   one-prong selections also by any seen muon taken as a "τ → μνν" whose decay length is the
-  muon's distance from the interaction point. Its charge must be the signal τ's (the beam's);
+  muon's distance from the interaction point (selections with a 3-prong τ exclude this). Its
+  charge must be the signal τ's (the beam's);
   otherwise the assignment carries a factor ``charge_misid``.
 * **Other tracks.** A track counts at the interaction point ("prompt") when it starts within
   ``resolution_mm`` of it (with ``resolution_mm = 0``, NA64-μ's unresolved vertex, every track
@@ -184,6 +185,12 @@ def _visible(selection: Selection) -> bool:
     return any(c.name == "alp_to_mu_tau" for c in selection.cuts)
 
 
+def _one_prong(selection: Selection) -> bool:
+    """The selection wants τ → μνν, or any τ decay ("ultimate"): a muon can play the τ."""
+    names = {c.name for c in selection.cuts}
+    return "tau_to_mu_nu_nu" in names or not names & {"tau_3prong", "both_tau_3prong"}
+
+
 def _best(roles: _Roles, selection: Selection, misid: float, visible: bool) -> np.ndarray:
     """[n_cuts, N]: the largest probability factor of an assignment passing cuts 0..i."""
     n_cuts, n = len(selection.cuts), roles.n
@@ -205,17 +212,22 @@ def _best(roles: _Roles, selection: Selection, misid: float, visible: bool) -> n
             slot = roles.cands[:, j]
             obs = roles.observables(roles.taus[j], roles.own_tracks(slot, roles.desc[j]))
             take(obs, charge_factor(slot, +1.0))
-        for k in range(roles.muons.shape[1]):
-            m = roles.muons[:, k]
-            obs = roles.observables(roles.pseudo_muon(m), roles.own_tracks(m, None))
-            take(obs, charge_factor(m, +1.0))
+        if _one_prong(selection):  # a seen muon can play a τ → μνν
+            for k in range(roles.muons.shape[1]):
+                m = roles.muons[:, k]
+                obs = roles.observables(roles.pseudo_muon(m), roles.own_tracks(m, None))
+                take(obs, charge_factor(m, +1.0))
         return best
+    rows = roles.rows
     for j, j2 in itertools.permutations(range(n_c), 2):
         c, c2 = roles.cands[:, j], roles.cands[:, j2]
+        # two separate decays: neither candidate descends from the other (D_s → τν is one)
+        chain = roles.desc[j][rows, np.maximum(c2, 0)] | roles.desc[j2][rows, np.maximum(c, 0)]
+        c2 = np.where(chain, -1, c2)
         own = roles.own_tracks(c, roles.desc[j]) | roles.own_tracks(c2, roles.desc[j2])
         for k in range(roles.muons.shape[1]):
             m = roles.muons[:, k]
-            free = (m >= 0) & ~own[roles.rows, np.maximum(m, 0)]  # not one of the τ's prongs
+            free = (m >= 0) & ~own[rows, np.maximum(m, 0)]  # not one of the τ's prongs
             m = np.where(free, m, -1)
             factor = charge_factor(c, +1.0) * charge_factor(c2, +1.0) * charge_factor(m, -1.0)
             obs = roles.observables(

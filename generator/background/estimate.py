@@ -18,6 +18,10 @@ produced × f̄ × μ₉₅(k)/N with k the MC events passing (f > 0), f̄ their
 and μ₉₅(k) the classical Poisson upper limit on a mean with k observed (μ₉₅(0) = 2.996), times
 (1 + δσ/σ). ``required_rejection`` = max(1, expected) when some MC event passes, else max(1,
 upper95): the extra rejection the detector must add to bring the process below one event.
+When no event of the sample can play the signal's roles at all (the first cut's MC count is 0:
+e.g. μ⁺μ⁻ has no τ or charm candidate for a 3-prong selection, and a τ⁺τ⁻ or c c̄ pair no second
+beam-charge candidate for the visible charge flip without charge misidentification), the process
+cannot fake the selection with these detector parameters: upper95 = 0.
 The total adds the processes (errors in quadrature; its upper limit and required rejection add
 each process's upper limit where no event of it passed).
 
@@ -244,6 +248,8 @@ class FakeTally:
         n_pass = int(k[-1])
         mean_f = float(s1[-1]) / n_pass if n_pass else 1.0
         upper = produced * mean_f * poisson_mean_upper(n_pass) / n_seen * (1.0 + rel_sigma)
+        if k[0] == 0:  # no event can play the signal's roles at all: it cannot fake it
+            upper = 0.0
         return ProcessEstimate(
             process=self.process,
             sigma_pb=sigma,
