@@ -155,3 +155,22 @@ def test_every_background_card_runs(card, tmp_path):
     assert det["process"] == c.process.name and det["n_generated"] == 100
     assert det["sigma_pb"] == summary["sigma_pb"] > 0.0
     assert det["cutflow"][0]["events"] == pytest.approx(det["produced_events"])
+
+
+def test_charm_card_runs_and_conserves_four_momentum(tmp_path):
+    pytest.importorskip("pythia8mc")
+    out = tmp_path / "charm"
+    card = str(ROOT / "cards" / "bkg_na64mu_mumu.toml")
+    sets = ["process.name=charm", "run.events=150", "run.batch_size=100", f"output.dir={out}"]
+    assert main(["run", card, "--quiet", *[x for s in sets for x in ("--set", s)]]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["detector"]["process"] == "charm" and summary["sigma_pb"] > 0.0
+    n_ev = 0
+    with pyhepmc.open(out / "events.hepmc3") as f:
+        for ev in f:
+            n_ev += 1
+            for v in ev.vertices:
+                pin = np.sum([list(p.momentum) for p in v.particles_in], axis=0)
+                pout = np.sum([list(p.momentum) for p in v.particles_out], axis=0)
+                assert np.allclose(pin, pout, rtol=0, atol=1e-6 * pin[3]), (n_ev, pin, pout)
+    assert n_ev == 150
