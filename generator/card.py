@@ -565,12 +565,6 @@ def build_card(
                 "background.processes",
                 "a background estimate needs the card's [detector] (its cuts and MOT)",
             )
-        if v["beam"]["energy"] is None:
-            raise CardError(
-                "background.processes",
-                "Standard-Model backgrounds need a fixed beam.energy (beam spectra are not "
-                "supported for them yet)",
-            )
         if v["beam"]["particle"] not in ("mu-", "mu+"):
             raise CardError(
                 "background.processes",
@@ -702,6 +696,16 @@ def _require_pythia(key: str) -> None:
 def _check_sm(card: RunCard) -> None:
     """Cross-key checks of a Standard-Model process card: a fixed beam energy (the ALP's
     thresholds and decays do not apply)."""
+    if card.process.name == "charm" and card.beam.energy is not None:
+        from .background.estimate import charm_open
+        from .background.params import BackgroundParams
+
+        if not charm_open(BackgroundParams(beam_energy=card.beam.energy)):
+            raise CardError(
+                "beam.energy",
+                f"{card.beam.energy!r} GeV is too low for open charm: the μN energy must exceed "
+                "Pythia's W_min = 5 GeV by 0.5 GeV (E ≳ 15 GeV)",
+            )
     if card.beam.energy is None:
         raise CardError(
             "beam.spectrum",

@@ -12,7 +12,9 @@
           └─ (STREAM_BACKGROUND, p, s, i)  Standard-Model background process p
                                        (BACKGROUND_PROCESSES), sub-stream s = BKG_VEGAS,
                                        BKG_PRESCAN or BKG_EVENTS, element i (event batch i;
-                                       the Pythia seed of the charm generator is element 0)
+                                       the Pythia seed of the charm generator is element 0),
+                                       or BKG_NODE, element k: the master seed of energy node
+                                       k of a beam spectrum's background estimate
 
 Counting batches beyond the run's events continue the event stream: batch i of the counting
 draws its hard events from (STREAM_EVENTS, i) exactly as a longer run would, so counting k
@@ -30,6 +32,7 @@ import numpy as np
 __all__ = [
     "BACKGROUND_PROCESSES",
     "BKG_EVENTS",
+    "BKG_NODE",
     "BKG_PRESCAN",
     "BKG_VEGAS",
     "STREAM_BACKGROUND",
@@ -60,6 +63,9 @@ BACKGROUND_PROCESSES = {"sm_tautau": 0, "sm_mumu": 1, "charm": 2}
 BKG_VEGAS = 0
 BKG_PRESCAN = 1
 BKG_EVENTS = 2
+#: sub-stream of the energy nodes of a beam spectrum: node k of a background estimate runs the
+#: process with the integer seed ``(STREAM_BACKGROUND, p, BKG_NODE, k)`` as its master seed
+BKG_NODE = 3
 
 
 def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:

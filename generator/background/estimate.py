@@ -25,6 +25,13 @@ cannot fake the selection with these detector parameters: upper95 = 0.
 The total adds the processes (errors in quadrature; its upper limit and required rejection add
 each process's upper limit where no event of it passed).
 
+A beam spectrum (FASERν2) is run at :data:`SPECTRUM_NODES` energies, the flux-weighted mean
+energies of bins of equal flux (:func:`spectrum_nodes`), ``[background] events`` / nodes
+events each, as a μ⁻ beam with the flux of both charges (QED and γg → c c̄ are C-invariant and
+the selections are defined relative to the beam's charge, so a μ⁺ beam gives the same counts),
+and the nodes are added with their flux shares (:func:`combine`). Node j runs with the master
+seed ``(STREAM_BACKGROUND, p, BKG_NODE, j)``.
+
 Reach with background (:func:`reach_with_background`): N_limit is the Poisson 95 % CL limit
 (:func:`~alpgen.detectors.counting.signal_limit`) for b = ``detector.background`` + the total
 expected background; ``reach_C_over_Lambda_invTeV`` keeps b = ``detector.background`` alone.
@@ -47,6 +54,7 @@ from ..detectors.counting import CutflowEntry, poisson_upper_limit, signal_limit
 from ..detectors.experiments import build_selection
 from ..detectors.fakes import fake_weights
 from ..errors import CardError
+from ..streams import BKG_NODE, background_int_seed
 from .params import PROCESSES, BackgroundParams
 
 if TYPE_CHECKING:
@@ -164,19 +172,53 @@ def _config(card: RunCard) -> DetectorConfig:
     return DetectorConfig.from_card(dict(card.detector))
 
 
-def _params(card: RunCard) -> BackgroundParams:
-    if card.beam.energy is None:
-        raise CardError(
-            "beam.spectrum",
-            "Standard-Model backgrounds need a fixed beam.energy (beam spectra are not "
-            "supported for them yet): give one, e.g. --set beam.energy=1000",
-        )
+def _params(card: RunCard, energy: float | None = None) -> BackgroundParams:
+    """The background inputs of a card (at ``energy`` GeV, μ⁻, for a spectrum node)."""
     if card.beam.particle not in ("mu-", "mu+"):
         raise CardError(
             "beam.particle",
             f"the Standard-Model backgrounds need a muon beam, not {card.beam.particle!r}",
         )
-    return BackgroundParams.from_card(card)
+    if energy is None and card.beam.energy is not None:
+        return BackgroundParams.from_card(card)
+    prod = card.production
+    return BackgroundParams(
+        beam_particle="mu-",
+        beam_energy=float(energy if energy is not None else math.nan),
+        target=card.target.material,
+        thickness_cm=float(card.target.thickness_cm),
+        batch_size=int(card.run.batch_size),
+        precision=float(prod.precision),
+        t_max=prod.t_max,
+        form_factors=tuple(prod.form_factors),
+    )
+
+
+#: Energy nodes of a beam spectrum for the background estimate (equal shares of the flux).
+SPECTRUM_NODES = 6
+
+
+def spectrum_nodes(card: RunCard, k: int = SPECTRUM_NODES) -> list[tuple[float, float]]:
+    """(E_j in GeV, flux share w_j) of ``k`` bins of equal flux (both charges) of the card's
+    spectrum, E_j the flux-weighted mean energy of bin j (the spectrum's power-law
+    interpolation, :meth:`~alpgen.spectrum.BeamSpectrum.dn_de_at`)."""
+    from ..spectrum import load_spectrum
+
+    path = card.spectrum_path()
+    assert path is not None
+    spec = load_spectrum(path)
+    e = np.geomspace(spec.e_min, spec.e_max, 4001)
+    f = np.asarray(spec.dn_de_at(e, "sum"), float)
+    seg = 0.5 * (f[1:] + f[:-1]) * np.diff(e)
+    seg_e = 0.5 * (f[1:] * e[1:] + f[:-1] * e[:-1]) * np.diff(e)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    total = cum[-1]
+    edges = np.searchsorted(cum, total * np.arange(1, k) / k)
+    out = []
+    for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(seg)], strict=True):
+        flux = float(seg[lo:hi].sum())
+        out.append((float(seg_e[lo:hi].sum() / flux), float(flux / total)))
+    return out
 
 
 def card_processes(card: RunCard, *, every: bool = False) -> tuple[str, ...]:
@@ -215,6 +257,29 @@ class FakeTally:
         self.s2 += (f**2).sum(axis=1)
         self.k += (f > 0.0).sum(axis=1)
         self.n_seen += len(batch)
+
+    def empty(self, sigma: float, sigma_err: float) -> ProcessEstimate:
+        """The estimate of a process that does not occur here (σ = 0): nothing expected."""
+        rows = [CutflowEntry("all", "all generated events", 0.0, 0.0, 0, 0.0, 0.0)]
+        rows += [
+            CutflowEntry(c.name, c.description, 0.0, 0.0, 0, 0.0, 0.0) for c in self.selection.cuts
+        ]
+        return ProcessEstimate(
+            process=self.process,
+            sigma_pb=sigma,
+            sigma_err_pb=sigma_err,
+            expected_events=0.0,
+            expected_events_err=0.0,
+            expected_events_upper95=0.0,
+            required_rejection=1.0,
+            events_per_mot=0.0,
+            produced_events=0.0,
+            efficiency=0.0,
+            efficiency_error=0.0,
+            n_generated=0,
+            n_mc_passed=0,
+            cutflow=rows,
+        )
 
     def result(self, sigma: float, sigma_err: float) -> ProcessEstimate:
         """The estimate for σ ± δσ (pb per nucleus) of the events added (module docstring)."""
@@ -271,17 +336,96 @@ class FakeTally:
 def estimate_process(
     card: RunCard, process: str, config: DetectorConfig, n_events: int
 ) -> ProcessEstimate:
-    """One process through ``config`` for the card's beam, target and seed (module docstring)."""
-    from .api import background_events
+    """One process through ``config`` for the card's beam, target and seed (module docstring);
+    a beam spectrum is run at its :func:`spectrum_nodes` and combined."""
+    if card.beam.energy is None:
+        parts = []
+        for j, (energy, share) in enumerate(spectrum_nodes(card)):
+            seed = background_int_seed(card.run.seed, process, BKG_NODE, j)
+            n = max(n_events // SPECTRUM_NODES, 100)
+            parts.append((share, _one(card, process, config, n, _params(card, energy), seed)))
+        return combine(parts)
+    return _one(card, process, config, n_events, _params(card), card.run.seed)
 
-    res, batches = background_events(process, _params(card), n_events, card.run.seed)
+
+def _one(
+    card: RunCard,
+    process: str,
+    config: DetectorConfig,
+    n_events: int,
+    params: BackgroundParams,
+    seed: int,
+) -> ProcessEstimate:
+    from .api import background_cross_section, events_for
+
     tally = FakeTally(
         process, config, target=card.target_material, thickness_cm=card.target.thickness_cm
     )
-    for batch in batches:
+    if process == "charm" and not charm_open(params):  # a low spectrum node
+        return tally.empty(0.0, 0.0)
+    res = background_cross_section(process, params, seed)
+    if not res.sigma_pb > 0.0:  # e.g. below the τ-pair threshold at a low spectrum node
+        return tally.empty(res.sigma_pb, res.sigma_err_pb)
+    for batch in events_for(process, params, res, n_events, seed):
         interrupts.check()
         tally.add(batch)
     return tally.result(res.sigma_pb, res.sigma_err_pb)
+
+
+#: Margin (GeV) of the γN energy above Pythia's ``Photon:Wmin`` below which open charm is
+#: taken as closed: near W_min Pythia finds no phase space and does not return (measured: a
+#: 13.3 GeV μ on a nucleon, W = 5.08 GeV, hangs; 16.6 GeV, W = 5.66 GeV, runs).
+CHARM_W_MARGIN = 0.5
+
+
+def charm_open(params: BackgroundParams) -> bool:
+    """Whether the μN energy W = √(M² + 2ME) exceeds ``charm_w_min`` + :data:`CHARM_W_MARGIN`
+    (the c c̄ threshold 2m_D + M ≈ 4.7 GeV and Pythia's W_min): below it σ(charm) is ≈ 0."""
+    m = 0.938
+    return math.sqrt(m * m + 2.0 * m * params.beam_energy) > params.charm_w_min + CHARM_W_MARGIN
+
+
+def combine(parts: list[tuple[float, ProcessEstimate]]) -> ProcessEstimate:
+    """The flux-weighted sum of per-energy estimates (shares w_j adding to 1): σ, produced and
+    expected counts add with w_j, their MC errors in quadrature, the upper limits linearly
+    (conservative); the MC counts add."""
+    first = parts[0][1]
+    expected = sum(w * p.expected_events for w, p in parts)
+    produced = sum(w * p.produced_events for w, p in parts)
+    passed = sum(p.n_mc_passed for _, p in parts)
+    upper = sum(w * p.expected_events_upper95 for w, p in parts)
+    rows: list[CutflowEntry] = []
+    for i, row in enumerate(first.cutflow):
+        events = sum(w * p.cutflow[i].events for w, p in parts)
+        prev = rows[-1].events if rows else events
+        rows.append(
+            CutflowEntry(
+                row.cut,
+                row.description,
+                events,
+                sum(p.cutflow[i].weight_sum for _, p in parts),
+                sum(p.cutflow[i].n_mc for _, p in parts),
+                events / prev if prev > 0 else 0.0,
+                events / produced if produced > 0 else 0.0,
+            )
+        )
+    eff_err = math.sqrt(sum((w * p.produced_events * p.efficiency_error) ** 2 for w, p in parts))
+    return ProcessEstimate(
+        process=first.process,
+        sigma_pb=sum(w * p.sigma_pb for w, p in parts),
+        sigma_err_pb=math.sqrt(sum((w * p.sigma_err_pb) ** 2 for w, p in parts)),
+        expected_events=expected,
+        expected_events_err=math.sqrt(sum((w * p.expected_events_err) ** 2 for w, p in parts)),
+        expected_events_upper95=upper,
+        required_rejection=max(1.0, expected if passed else upper),
+        events_per_mot=sum(w * p.events_per_mot for w, p in parts),
+        produced_events=produced,
+        efficiency=expected / produced if produced > 0 else 0.0,
+        efficiency_error=eff_err / produced if produced > 0 else 0.0,
+        n_generated=sum(p.n_generated for _, p in parts),
+        n_mc_passed=passed,
+        cutflow=rows,
+    )
 
 
 def estimate_background(
@@ -295,7 +439,7 @@ def estimate_background(
     card's ``[background] processes``), ``n_events`` each (default ``[background] events``)."""
     config = _config(card) if config is None else config
     procs = card_processes(card) if processes is None else processes
-    _params(card)  # bad input before any work
+    _params(card, None if card.beam.energy is not None else 1.0)  # bad input before any work
     n = card.background.events if n_events is None else n_events
     out = []
     for p in procs:
@@ -322,6 +466,9 @@ def estimate_background(
         "track_min_energy_GeV": config.track_min_energy_GeV,
         "track_min_angle_rad": config.track_min_angle_rad,
         "user_background": config.background,
+        "beam_spectrum_nodes_GeV_share": (
+            spectrum_nodes(card) if card.beam.energy is None else None
+        ),
     }
     return BackgroundEstimate(config.name, config.selection, config.mot, out, settings)
 

@@ -90,8 +90,9 @@ def test_unknown_background_process_exits_2(capsys):
     assert rc == 2 and "background.processes" in capsys.readouterr().err
 
 
-def test_background_needs_a_fixed_energy(capsys):
-    rc = main(["background", str(ROOT / "cards" / "fasernu2.toml")])
+def test_sm_process_card_needs_a_fixed_energy(capsys):
+    card = str(ROOT / "cards" / "fasernu2.toml")
+    rc = main(["xsec", card, "--set", "process.name=sm_tautau"])
     assert rc == 2 and "beam.spectrum" in capsys.readouterr().err
 
 
