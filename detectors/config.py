@@ -7,7 +7,12 @@ Errors are :class:`DetectorConfigError` and name the card key as ``detector.<key
 value and what is allowed.
 
 Units: lengths in mm (``resolution_mm``) or cm (``face_cm``, ``target_thickness_cm``), energies
-in GeV, angles in rad, ``mot`` in muons on target, ``background`` in expected events.
+in GeV, angles in rad, ``mot`` in muons on target, ``background`` in expected events,
+``muon_veto_inefficiency`` and ``charge_misid`` probabilities. The four background parameters
+(``muon_veto_inefficiency``, ``charge_misid``, ``track_min_energy_GeV``,
+``track_min_angle_rad``) leave the signal of every default card unchanged: the signal has no
+scattered muon, the charge misidentification enters only the background's fake roles
+(:mod:`alpgen.detectors.fakes`), and the track thresholds default to 0.
 """
 
 from __future__ import annotations
@@ -75,6 +80,17 @@ class DetectorConfig:
     #: generator uses (scripts/polarization_reach.py marks this value)
     beam_polarization: float | None = None
     label: str = ""
+    #: probability that the scattered beam muon of a background event goes unseen (so that the
+    #: event can fake a signal without a scattered muon); the signal has no scattered muon.
+    #: 1: no veto credited (every experiment's default, detectors/<name>.toml)
+    muon_veto_inefficiency: float = 1.0
+    #: probability that the charge of a track or of a 3-prong vertex is measured wrong (used for
+    #: the background's fake-signal roles; the signal's efficiency loss 1 − p is neglected)
+    charge_misid: float = 0.0
+    #: a charged final-state particle is a track only with E ≥ this (GeV) ...
+    track_min_energy_GeV: float = 0.0
+    #: ... and a polar angle to the beam axis ≥ this (rad; separated from the beam line)
+    track_min_angle_rad: float = 0.0
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -127,6 +143,16 @@ class DetectorConfig:
     def resolution_cm(self) -> float:
         return self.resolution_mm / 10.0
 
+    @property
+    def track_thresholds(self) -> dict[str, float]:
+        """What a reconstructed track needs, as keywords of :func:`fastsim.analyse`."""
+        return {"min_energy": self.track_min_energy_GeV, "min_angle": self.track_min_angle_rad}
+
+    @property
+    def ideal_tracks(self) -> bool:
+        """No track threshold: every charged final-state particle is a track."""
+        return self.track_min_energy_GeV == 0.0 and self.track_min_angle_rad == 0.0
+
 
 _FIELDS = {f.name: f for f in dataclasses.fields(DetectorConfig)}
 #: Keys allowed in a card's ``[detector]`` table (the dataclass fields).
@@ -143,6 +169,10 @@ _FLOAT_KEYS = {
     "target_thickness_cm",
     "beam_energy_GeV",
     "beam_polarization",
+    "muon_veto_inefficiency",
+    "charge_misid",
+    "track_min_energy_GeV",
+    "track_min_angle_rad",
 }
 _BOOL_KEYS = {"geometric_acceptance", "charge_flip_in_ultimate"}
 _STR_KEYS = {"name", "selection", "label", "target_material", "beam_spectrum"}
@@ -212,6 +242,16 @@ def _validate(c: DetectorConfig) -> None:
             raise _bad(key, v, "must be > 0 (inf for no cut) or left out")
     if c.beam_polarization is not None and not -1.0 <= c.beam_polarization <= 1.0:
         raise _bad("beam_polarization", c.beam_polarization, "must lie in [-1, 1]")
+    for key in ("muon_veto_inefficiency", "charge_misid"):
+        v = getattr(c, key)
+        if not 0.0 <= v <= 1.0:
+            raise _bad(key, v, "must be a probability in [0, 1]")
+    for key in ("track_min_energy_GeV", "track_min_angle_rad"):
+        v = getattr(c, key)
+        if not (math.isfinite(v) and v >= 0.0):
+            raise _bad(key, v, "must be a finite number ≥ 0 (0: no requirement)")
+    if c.track_min_angle_rad >= math.pi:
+        raise _bad("track_min_angle_rad", c.track_min_angle_rad, "must be below π")
     if not (math.isfinite(c.background) and c.background >= 0.0):
         raise _bad("background", c.background, "must be a finite expected event count ≥ 0")
     if c.geometric_acceptance and c.face_cm is None and c.max_angle_rad is None:

@@ -234,7 +234,10 @@ class Counter:
         ``add``, ``flags`` and ``selected`` on the same batch analyse it once."""
         if self._cache is not None and self._cache[0] is batch:
             return self._cache[1], self._cache[2]
-        obs = fastsim.analyse(batch) if observables is None else observables
+        if observables is None or not self.config.ideal_tracks:  # shared ones have no cuts
+            obs = fastsim.analyse(batch, **self.config.track_thresholds)
+        else:
+            obs = observables
         masks = self.selection.cumulative_masks(obs)
         self._cache = (batch, obs, masks)
         return obs, masks

@@ -86,10 +86,19 @@ def charges(pid: np.ndarray) -> np.ndarray:
     return table_q[idx]
 
 
-def charged_final(batch: EventBatch) -> np.ndarray:
-    """Mask [N, K] of tracks: status-1 charged particles, the recoil slot excluded."""
+def charged_final(
+    batch: EventBatch, *, min_energy: float = 0.0, min_angle: float = 0.0
+) -> np.ndarray:
+    """Mask [N, K] of tracks: status-1 charged particles, the recoil slot excluded, with
+    E ≥ ``min_energy`` (GeV) and a polar angle to the beam axis ≥ ``min_angle`` (rad) when
+    these are > 0 (``detector.track_min_energy_GeV``, ``detector.track_min_angle_rad``)."""
     mask = (batch.status == STATUS_FINAL) & (charges(batch.pid) != 0.0)
     mask[:, SLOT_RECOIL] = False
+    if min_energy > 0.0:
+        mask &= batch.p[..., 3] >= min_energy
+    if min_angle > 0.0:
+        p = batch.p
+        mask &= np.arctan2(np.hypot(p[..., 0], p[..., 1]), p[..., 2]) >= min_angle
     return mask
 
 
@@ -232,11 +241,14 @@ class EventObservables:
         return self.batch.weight
 
 
-def analyse(batch: EventBatch) -> EventObservables:
-    """Compute the :class:`EventObservables` of a batch (vectorised)."""
+def analyse(
+    batch: EventBatch, *, min_energy: float = 0.0, min_angle: float = 0.0
+) -> EventObservables:
+    """Compute the :class:`EventObservables` of a batch (vectorised); ``min_energy`` (GeV) and
+    ``min_angle`` (rad): what a track needs (:func:`charged_final`)."""
     n = len(batch)
     rows = np.arange(n)
-    tracks = charged_final(batch)
+    tracks = charged_final(batch, min_energy=min_energy, min_angle=min_angle)
     q_in = charges(batch.pid[:, SLOT_BEAM])
 
     lep = np.where(np.abs(batch.pid[:, SLOT_LEPTON]) == PID_TAU, SLOT_LEPTON, -1)

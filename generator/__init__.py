@@ -10,6 +10,7 @@ The public API (units: GeV, mm, pb, TeV⁻¹)::
     arr = events.to_awkward()                 # awkward Array of vector Momentum4D particles
     result = alpgen.run(card, out_dir="runs/x", force=True)   # files + summary.json
     scan = alpgen.scan(card, [2.0, 5.0, 10.0])                # scan.csv rows
+    bkg = alpgen.estimate_background(card)    # SM background after the detector's cuts
 
 Every function takes a :class:`RunCard` or the path of a card. Errors a user can cause raise
 :class:`AlpgenError` (:class:`CardError` for bad cards). ``import alpgen`` stays light: numba,
@@ -27,6 +28,7 @@ from ._version import __version__
 from .errors import AlpgenError, CardError, Interrupted, OutputError, UsageError
 
 if TYPE_CHECKING:
+    from .background.estimate import BackgroundEstimate
     from .card import RunCard
     from .engine import CrossSection
     from .events import EventBatch
@@ -46,6 +48,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "cross_section",
+    "estimate_background",
     "generate",
     "generate_batches",
     "load_card",
@@ -99,9 +102,13 @@ def load_card(path: str | os.PathLike[str], overrides: Iterable[str] = ()) -> Ru
 def cross_section(card: RunCard | str | os.PathLike[str]) -> CrossSection:
     """The production cross section of a card in pb, integrated to ``production.precision``
     with vegas seeded from ``run.seed``: the numbers of ``alpgen xsec --json``."""
+    from .dispatch import card_cross_section
     from .engine import compute_cross_section
 
-    return compute_cross_section(_as_card(card, check_decays=False)).cross_section
+    c = _as_card(card, check_decays=False)
+    if not c.process.is_alp:  # a Standard-Model process ([process] name)
+        return card_cross_section(c)
+    return compute_cross_section(c).cross_section
 
 
 def generate_batches(
@@ -110,9 +117,9 @@ def generate_batches(
     """Fully decayed events in batches of ``[run] batch_size``, ``events`` in all (default
     ``[run] events``): the same events, in the same order, that ``alpgen run`` writes for the
     card and seed. The cross section is integrated first."""
-    from .engine import Engine
+    from .dispatch import make_engine
 
-    engine = Engine(_as_card(card))
+    engine = make_engine(_as_card(card))
     engine._require_sampler()
     yield from engine.batches(events)
 
@@ -171,3 +178,18 @@ def scan(
     return scan_card(
         _as_card(card), masses, workers=workers, scheduler=scheduler, out_dir=out_dir, force=force
     )
+
+
+def estimate_background(
+    card: RunCard | str | os.PathLike[str], processes: Iterable[str] | None = None
+) -> BackgroundEstimate:
+    """The expected Standard-Model background after the card's ``[detector]`` cuts (the
+    numbers of ``alpgen background --json``): ``processes`` (default: the card's
+    ``[background] processes``, else every Standard-Model process), ``[background] events``
+    events each, per process and in total, with the rejection needed to go below one event."""
+    from .background.estimate import card_processes
+    from .background.estimate import estimate_background as _estimate
+
+    c = _as_card(card)
+    procs = tuple(processes) if processes is not None else card_processes(c, every=True)
+    return _estimate(c, processes=procs)

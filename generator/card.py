@@ -4,7 +4,9 @@ Every user error raises :class:`CardError`, whose message names the card key, th
 and what is allowed. The CLI turns it into exit status 2 before any work starts.
 
 A card has the sections ``[run]``, ``[beam]``, ``[target]``, ``[model]``, ``[production]``,
-``[decays]``, ``[output]`` and ``[detector]`` (see README.md for every key). ``--set
+``[decays]``, ``[output]``, ``[detector]``, ``[process]`` and ``[background]`` (see README.md
+for every key). ``[process] name`` picks the ALP signal (default) or a Standard-Model background;
+for the latter ``[model]`` and ``decays.alp`` are ignored (not validated). ``--set
 section.key=value`` overrides are applied to the raw document first and then validated like the
 card itself.
 """
@@ -133,7 +135,36 @@ def _known_tau_selectors() -> set[str] | None:
 FLOAT = (float, int)
 FORMATS = ("lhe", "lhe.gz", "hepmc3", "hepmc3.gz", "root")
 
+#: The processes ``[process] name`` may choose: the ALP signal and the Standard-Model
+#: backgrounds of :mod:`alpgen.background` (physics.md §8).
+PROCESS_NAMES = ("alp", "sm_tautau", "sm_mumu", "charm")
+#: The Standard-Model processes (``[background] processes`` draws from these).
+SM_PROCESSES = PROCESS_NAMES[1:]
+
 SCHEMA: dict[str, dict[str, Key]] = {
+    "process": {
+        "name": Key(
+            (str,),
+            "alp",
+            _one_of(*PROCESS_NAMES),
+            doc="alp (the signal) | sm_tautau | sm_mumu | charm (Standard-Model backgrounds)",
+        ),
+    },
+    "background": {
+        "processes": Key(
+            (list,),
+            None,
+            lambda v: _subset_of(*SM_PROCESSES)(v) if v else None,  # [] = none
+            doc="SM backgrounds whose expected count after the detector's cuts run and scan "
+            "estimate (default: none)",
+        ),
+        "events": Key(
+            (int,),
+            20_000,
+            _int_range(100, MAX_EVENTS),
+            doc="events generated per background process for the estimate",
+        ),
+    },
     "run": {
         "name": Key((str,), None, doc="run name (default: the card's file name)"),
         "events": Key((int,), 10_000, _int_range(1, MAX_EVENTS), doc="unweighted events"),
@@ -234,6 +265,24 @@ def _detector_keys() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class ProcessSection:
+    name: str = "alp"
+
+    @property
+    def is_alp(self) -> bool:
+        """The ALP signal (not a Standard-Model background process)."""
+        return self.name == "alp"
+
+
+@dataclass(frozen=True)
+class BackgroundSection:
+    #: the Standard-Model processes to estimate after the detector's cuts (empty: none)
+    processes: tuple[str, ...] = ()
+    #: events generated per process for the estimate
+    events: int = 20_000
+
+
+@dataclass(frozen=True)
 class RunSection:
     name: str
     events: int
@@ -320,6 +369,8 @@ class RunCard:
     output: OutputSection
     detector: Mapping[str, Any] | None
     raw: Mapping[str, Any] = field(repr=False)
+    process: ProcessSection = ProcessSection()
+    background: BackgroundSection = BackgroundSection()
     path: str | None = None
     text: str = field(default="", repr=False)
     overrides: tuple[str, ...] = ()
@@ -382,7 +433,17 @@ class RunCard:
         """The card as parsed (all defaults filled in), JSON-serialisable."""
         d: dict[str, Any] = {
             name: asdict(getattr(self, name))
-            for name in ("run", "beam", "target", "model", "production", "decays", "output")
+            for name in (
+                "process",
+                "run",
+                "beam",
+                "target",
+                "model",
+                "production",
+                "decays",
+                "output",
+                "background",
+            )
         }
         d["detector"] = dict(self.detector) if self.detector is not None else None
         return d
@@ -500,7 +561,29 @@ def build_card(
         raise CardError(
             unknown[0], f"unknown section; allowed sections are {', '.join(allowed_sections)}"
         )
-    v = {s: _section_values(doc, s) for s in SCHEMA}
+    process = _section_values(doc, "process")
+    sm = process["name"] != "alp"
+    # an SM process ignores [model] (and decays.alp): not validated, a placeholder model
+    v = {s: _section_values(doc, s) for s in SCHEMA if not (sm and s == "model")}
+    if sm:
+        v["model"] = dict(_SM_MODEL)
+    bkg = v["background"]
+    bkg["processes"] = tuple(bkg["processes"] or ())
+    if process["name"] == "charm":
+        _require_pythia("process.name")
+    if "charm" in bkg["processes"]:
+        _require_pythia("background.processes")
+    if bkg["processes"]:
+        if doc.get("detector") is None:
+            raise CardError(
+                "background.processes",
+                "a background estimate needs the card's [detector] (its cuts and MOT)",
+            )
+        if v["beam"]["particle"] not in ("mu-", "mu+"):
+            raise CardError(
+                "background.processes",
+                f"the Standard-Model backgrounds need a muon beam, not {v['beam']['particle']!r}",
+            )
 
     run = v["run"]
     if run["name"] is None:
@@ -518,7 +601,9 @@ def build_card(
         )
 
     model = v["model"]
-    if (model["C_over_Lambda"] is None) == (model["g"] is None):
+    if sm:
+        pass
+    elif (model["C_over_Lambda"] is None) == (model["g"] is None):
         raise CardError(
             "model.C_over_Lambda", "give exactly one of model.C_over_Lambda (TeV⁻¹) and model.g"
         )
@@ -531,7 +616,15 @@ def build_card(
     prod = v["production"]
     prod["form_factors"] = tuple(prod["form_factors"])
     flavour_in = beam["particle"].rstrip("+-")
-    if prod["lepton_out"] == flavour_in:
+    if sm and flavour_in != "mu":
+        raise CardError(
+            "beam.particle",
+            f"{beam['particle']!r} is not allowed with process.name = {process['name']!r}: the "
+            "Standard-Model background processes need a muon beam ('mu-' or 'mu+')",
+        )
+    if sm:
+        pass
+    elif prod["lepton_out"] == flavour_in:
         raise CardError(
             "production.lepton_out",
             f"{prod['lepton_out']!r} equals the beam flavour: alpgen models flavour-violating "
@@ -578,9 +671,62 @@ def build_card(
         path=path,
         text=text,
         overrides=overrides,
+        process=ProcessSection(**process),
+        background=BackgroundSection(**bkg),
     )
-    _check_physics(card, check_files=check_files, decays=check_decays)
+    if sm:
+        _check_sm(card)
+    else:
+        _check_physics(card, check_files=check_files, decays=check_decays)
     return card
+
+
+#: The placeholder [model] of a Standard-Model process card (its [model] is ignored).
+_SM_MODEL: dict[str, Any] = {
+    "m_a": math.nan,
+    "C_over_Lambda": None,
+    "g": None,
+    "theta": math.pi / 4,
+    "couplings": "paper",
+    "m_chi": None,
+    "g_chi": 0.0,
+    "eq5_is_total": False,
+}
+
+
+def _require_pythia(key: str) -> None:
+    """``charm`` needs Pythia 8 (``pythia8mc``): a :class:`CardError` on ``key`` with the
+    install hint when it cannot be imported (checked before any work)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pythia8mc") is None:
+        raise CardError(
+            key,
+            "'charm' needs Pythia 8 (the pythia8mc package), which is not installed: "
+            "pip install 'alpgen[charm]'",
+        )
+
+
+def _check_sm(card: RunCard) -> None:
+    """Cross-key checks of a Standard-Model process card: a fixed beam energy (the ALP's
+    thresholds and decays do not apply)."""
+    if card.process.name == "charm" and card.beam.energy is not None:
+        from .background.estimate import charm_open
+        from .background.params import BackgroundParams
+
+        if not charm_open(BackgroundParams(beam_energy=card.beam.energy)):
+            raise CardError(
+                "beam.energy",
+                f"{card.beam.energy!r} GeV is too low for open charm: the μN energy must exceed "
+                "Pythia's W_min = 5 GeV by 0.5 GeV (E ≳ 15 GeV)",
+            )
+    if card.beam.energy is None:
+        raise CardError(
+            "beam.spectrum",
+            f"process.name = {card.process.name!r} needs a fixed beam energy: beam spectra are "
+            "not supported for Standard-Model processes yet; give beam.energy (GeV) instead, "
+            "e.g. --set beam.energy=1000",
+        )
 
 
 def check_alp_decays(card: RunCard) -> None:

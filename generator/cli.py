@@ -1,4 +1,5 @@
-"""The ``alpgen`` command line: ``run``, ``xsec``, ``model``, ``scan``, ``detect``.
+"""The ``alpgen`` command line: ``run``, ``xsec``, ``model``, ``scan``, ``background``,
+``detect``.
 
 The one edge that prints: argparse, console output, rich progress bars and exit statuses.
 Library modules raise :class:`~alpgen.errors.AlpgenError`s and log to the ``alpgen`` logger;
@@ -142,24 +143,30 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 
 def cmd_xsec(args: argparse.Namespace) -> int:
-    from .engine import compute_cross_section
+    from .dispatch import card_cross_section
+    from .io.jsonutil import json_safe
 
     card = _card(args, check_decays=False)  # the production σ does not depend on decays
-    xs = compute_cross_section(card, precision=args.precision, allow_zero=False)
-    out = xs.cross_section.to_dict()
+    out = card_cross_section(card, precision=args.precision).to_dict()
     if args.json:
-        print(json.dumps(out, indent=2, allow_nan=False))
+        print(json.dumps(json_safe(out), indent=2, allow_nan=False))
         return 0
     sigma, err = out["sigma_pb"], out["sigma_err_pb"]
     unit, f = ("fb", 1e3) if sigma < 1e-2 else ("pb", 1.0)
-    print(
-        f"σ({card.beam.particle} {card.target.material} → {card.production.lepton_out} "
-        f"{card.target.material} a) at m_a = {card.model.m_a:g} GeV"
-    )
+    t = card.target.material
+    if card.process.is_alp:
+        print(
+            f"σ({card.beam.particle} {t} → {card.production.lepton_out} {t} a) at "
+            f"m_a = {card.model.m_a:g} GeV"
+        )
+    else:
+        print(f"σ({card.process.name}: {card.beam.particle} on {t}), per nucleus")
     print(f"  total       = {sigma * f:.6g} ± {err * f:.2g} {unit}")
     print(f"  coherent    = {out['sigma_coherent_pb'] * f:.6g} {unit}")
     print(f"  incoherent  = {out['sigma_incoherent_pb'] * f:.6g} {unit}")
     print(f"  beam polarization P = {out['beam_polarization']:+g}; fully polarized beam:")
+    if not card.process.is_alp:
+        print("  (σ₋ = σ₊: QED and QCD conserve parity)")
     for h, name in ((-1, "minus"), (1, "plus")):
         v, e = out[f"sigma_helicity_{name}_pb"], out[f"sigma_helicity_{name}_err_pb"]
         print(f"  helicity {h:+d} = {v * f:.6g} ± {e * f:.2g} {unit}")
@@ -194,6 +201,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             ),
             file=sys.stderr,
         )
+        bkg = result.summary["detector"].get("reach_with_background_C_over_Lambda_invTeV")
+        if result.summary.get("background") is not None:
+            total = result.summary["background"]["total"]
+            err = result.summary["detector"]["reach_with_background_C_over_Lambda_err_invTeV"]
+            print(
+                f"  estimated background {total['expected_events']:.3g} ± "
+                f"{total['expected_events_err']:.2g} events: reach with background C/Lambda = "
+                + ("no sensitivity" if bkg is None else f"{bkg:.4g} ± {err or math.nan:.2g}")
+                + " TeV^-1",
+                file=sys.stderr,
+            )
         info = result.counting
         if info is not None:
             print(
@@ -235,27 +253,96 @@ def cmd_scan(args: argparse.Namespace) -> int:
             force=args.force,
             progress=update,
         )
-    _print_scan_table(result.rows, out, result.metadata["wall_time_s"])
+    _print_scan_table(
+        result.rows,
+        out,
+        result.metadata["wall_time_s"],
+        background=result.metadata.get("background") is not None,
+    )
     return 0
 
 
-def _print_scan_table(rows: Sequence[dict[str, Any]], out: Any, wall: float) -> None:
+def _print_scan_table(
+    rows: Sequence[dict[str, Any]], out: Any, wall: float, *, background: bool = False
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
     t = Table(title=f"reach scan ({wall:.1f} s) → {out}/scan.csv")
-    for col in ("m_a [GeV]", "σ [pb]", "ε", "signal/MOT", "reach C/Λ [TeV⁻¹]"):
+    with_bkg = background
+    cols = ["m_a [GeV]", "σ [pb]", "ε", "signal/MOT", "reach C/Λ [TeV⁻¹]"]
+    if with_bkg:
+        cols.append("with background")
+    for col in cols:
         t.add_column(col, justify="right")
     for r in rows:
         reach = r["reach_C_over_Lambda_invTeV"]
-        t.add_row(
+        cells = [
             f"{r['m_a_GeV']:.4g}",
             f"{r['sigma_pb']:.4g}",
             f"{r['efficiency']:.3g}",
             f"{r['signal_per_mot']:.3g}",
             "—" if not math.isfinite(reach) else f"{reach:.4g} ± {r['reach_err_invTeV']:.2g}",
-        )
+        ]
+        if with_bkg:
+            rb = r["reach_with_background_C_over_Lambda_invTeV"]
+            eb = r["reach_with_background_C_over_Lambda_err_invTeV"]
+            cells.append("—" if not math.isfinite(rb) else f"{rb:.4g} ± {eb:.2g}")
+        t.add_row(*cells)
     Console(file=sys.stderr).print(t)
+
+
+def cmd_background(args: argparse.Namespace) -> int:
+    from .background.estimate import card_processes, estimate_background
+    from .io.jsonutil import json_safe
+
+    card = _card(args, check_decays=False)  # the ALP's decays play no part
+    procs = card_processes(card, every=True)
+    if card.background.processes == () and "charm" not in procs:
+        log.warning("charm skipped: Pythia 8 is not installed (pip install 'alpgen[charm]')")
+    est = estimate_background(card, processes=procs)
+    if args.json:
+        print(json.dumps(json_safe(est.to_dict()), indent=2, allow_nan=False))
+        return 0
+    print(_background_text(est))
+    return 0
+
+
+def _background_text(est: Any) -> str:
+    """The console report of ``alpgen background`` (plain text)."""
+    s = est.settings
+    lines = [
+        f"Standard-Model background: {est.detector} / {est.selection}, MOT = {est.mot:.3g}",
+        f"  muon_veto_inefficiency = {s['muon_veto_inefficiency']:g}, charge_misid = "
+        f"{s['charge_misid']:g}, track_min_energy_GeV = {s['track_min_energy_GeV']:g}, "
+        f"track_min_angle_rad = {s['track_min_angle_rad']:g}; {s['events_per_process']} MC "
+        "events per process",
+    ]
+    for p in est.processes:
+        lines += [
+            "",
+            f"{p.process}: sigma = {p.sigma_pb:.4g} ± {p.sigma_err_pb:.2g} pb per nucleus, "
+            f"{p.events_per_mot:.3g} events per MOT ({p.produced_events:.3g} produced)",
+            f"  {'cut':<24} {'events':>11} {'MC':>7} {'eff':>9}",
+        ]
+        for c in p.cutflow:
+            lines.append(f"  {c.cut:<24} {c.events:>11.4g} {c.n_mc:>7d} {c.efficiency:>9.3g}")
+        if p.n_mc_passed:
+            after = f"{p.expected_events:.3g} ± {p.expected_events_err:.2g}"
+        else:
+            after = f"0 of {p.n_generated} MC events pass: < {p.expected_events_upper95:.3g}"
+        lines += [
+            f"  expected after cuts = {after} (95 % CL upper {p.expected_events_upper95:.3g})",
+            f"  required extra rejection = {p.required_rejection:.3g}",
+        ]
+    t = est.total
+    lines += [
+        "",
+        f"total: {t['expected_events']:.3g} ± {t['expected_events_err']:.2g} expected "
+        f"(95 % CL upper {t['expected_events_upper95']:.3g}); required extra rejection "
+        f"{t['required_rejection']:.3g}",
+    ]
+    return "\n".join(lines)
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -356,6 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing output directory")
     p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser(
+        "background",
+        help="expected Standard-Model background after the card's detector cuts, per process",
+    )
+    _add_card_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_background)
 
     p = sub.add_parser("detect", help="run a fast detector on a HepMC3 event file")
     p.add_argument("file", help="HepMC3 file (e.g. events.hepmc3 written by alpgen run)")

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import interrupts
 from ._version import __version__
+from .dispatch import make_engine
 from .engine import Engine, StageTimer, beam_info, hard_batch, lepton_pids, model_summary
 from .errors import OutputError, UsageError
 from .interrupts import critical, debug_pause
@@ -224,7 +225,7 @@ def _run(
             backend_stack.enter_context(backend)
         timer = StageTimer()
         log.info("integrating σ to %.2g%% relative precision", 100 * card.production.precision)
-        engine = Engine(card, timer=timer)
+        engine = make_engine(card, timer=timer)
         xs = engine.cross_section
         log.info(
             "σ = %.6g ± %.2g pb (coherent %.4g, incoherent %.4g) in %.1f s",
@@ -265,8 +266,7 @@ def _run(
                     shutil.rmtree(p) if p.is_dir() else p.unlink()
         except OSError as exc:
             raise OutputError.from_oserror(shards_dir, exc) from exc
-        integrated, sampler0 = engine.state()
-        assert sampler0 is not None  # _require_sampler() above
+        integrated, sampler0 = engine.state()  # sampler0: None for charm (Pythia's own)
         job = ShardJob(card, integrated, sampler0, str(shards_dir.resolve()), meta)
         results = _shards(job, n_shards, backend, progress, resume)
 
@@ -304,7 +304,7 @@ def _run(
             "card_text": card.text,
             "overrides": list(card.overrides),
             "beam": beam_info(engine.integrated.params),
-            "model": model_summary(card),
+            "model": model_summary(card) if card.process.is_alp else None,
             "files": {k: v.name for k, v in files.items()},
             "timings_s": {},
         }
@@ -315,6 +315,12 @@ def _run(
         if counting is not None:
             signal_result, info = _finish(counting)
             summary["detector"] = {**signal_result.to_dict(), "counting": info.to_dict()}
+            summary["background"] = _with_background(
+                card, counting, signal_result, xs.sigma_err_pb, summary["detector"]
+            )
+        elif card.detector is not None:  # a Standard-Model process through the [detector]
+            tally = _background_tally(card, results)
+            summary["detector"] = tally.result(xs.sigma_pb, xs.sigma_err_pb).to_dict()
         summary["timings_s"] = {k: round(v, 4) for k, v in sorted(timer.times.items())}
         debug_pause("summary")  # test hook (ALPGEN_DEBUG_PAUSE), a no-op otherwise
         summary_file = AtomicFile(out / "summary.json", binary=False)
@@ -485,12 +491,41 @@ def _shards_json(card: RunCard, results: list[ShardResult]) -> dict[str, Any]:
 
 
 def _counting(card: RunCard, engine: Engine) -> PrecisionCounting | None:
-    """The precision counting of the card's ``[detector]`` (``None`` without one)."""
-    if card.detector is None:
+    """The precision counting of the card's ``[detector]`` (``None`` without one, and for a
+    Standard-Model process: the signal's counting does not apply)."""
+    if card.detector is None or not card.process.is_alp:
         return None
     from .detectors.config import DetectorConfig
 
     return PrecisionCounting(engine, [DetectorConfig.from_card(dict(card.detector))])
+
+
+def _background_tally(card: RunCard, results: list[ShardResult]) -> Any:
+    """A Standard-Model process card's count through its ``[detector]``: the shards' per-batch
+    sums merged in shard order (:class:`~alpgen.background.estimate.FakeTally`)."""
+    from .background.estimate import FakeTally
+
+    tally = FakeTally.from_card(card)
+    for r in results:
+        for sums in r.fake_sums:
+            tally.merge(sums)
+    return tally
+
+
+def _with_background(
+    card: RunCard,
+    counting: PrecisionCounting,
+    result: SignalResult,
+    sigma_err_pb: float,
+    detector: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Add the reach with background to ``detector`` (summary.json) and return the background
+    estimate of ``[background] processes`` (None without them)."""
+    from .background.estimate import reach_keys
+
+    keys, est = reach_keys(card, counting.counters[0], result, sigma_err_pb)
+    detector.update(keys)
+    return est.to_dict() if est is not None else None
 
 
 def _finish(counting: PrecisionCounting) -> tuple[SignalResult, CountingInfo]:
@@ -529,6 +564,9 @@ def _pilot_seconds_per_event(engine: Engine, n: int = 2000) -> float:
     from .decays.chain import decay_batch
 
     card = engine.card
+    own = getattr(engine, "pilot_seconds_per_event", None)  # a Standard-Model process's
+    if own is not None:
+        return float(own(n))
     sampler = engine._require_sampler()
     rng = rng_for(card.run.seed, STREAM_PILOT)
 

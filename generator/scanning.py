@@ -30,7 +30,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +89,8 @@ CSV_COLUMNS = (
     "selected_effective_fraction",
     "reach_rel_err",
     "count_stop",
+    "reach_with_background_C_over_Lambda_invTeV",
+    "reach_with_background_C_over_Lambda_err_invTeV",
 )
 
 #: Card keys whose errors mean "this mass is kinematically closed" (the point is skipped).
@@ -162,6 +164,9 @@ class PointTask:
     variants: tuple[Mapping[str, Any], ...] = ({},)
     n_events: int | None = None
     prompt_mm: float | None = None
+    #: the expected Standard-Model background after the card's detector cuts and its MC error
+    #: (:func:`alpgen.background.estimate.estimate_background`, once per scan); None: none
+    background: tuple[float, float] | None = None
 
     def doc(self, variant: int | None = None) -> dict[str, Any]:
         """The raw card document of this point (with detector variant ``variant`` applied)."""
@@ -204,6 +209,10 @@ class VariantResult:
     #: events counted for this variant and why its counting stopped (:mod:`alpgen.precision`)
     n_events: int = 0
     count_stop: str = ""
+    #: the reach with the estimated background added to detector.background, and its MC error
+    #: (equal to ``reach``/``reach_err`` without ``[background]``; NaN for other variants)
+    reach_with_background: float = math.nan
+    reach_with_background_err: float = math.nan
 
 
 @dataclass
@@ -264,8 +273,9 @@ def evaluate_point(task: PointTask) -> PointResult:
     res.count_stop = infos[0].stop
     res.timings_s["events_and_detector"] = round(time.perf_counter() - t0, 3)
 
-    for cfg, sres, info in zip(configs, results, infos, strict=True):
+    for k, (cfg, sres, info) in enumerate(zip(configs, results, infos, strict=True)):
         dres, reach = sres.detector, sres.reach
+        with_bkg = _with_background(task, k, counting, sres, res.sigma_err_pb)
         res.variants.append(
             VariantResult(
                 detector={
@@ -292,10 +302,29 @@ def evaluate_point(task: PointTask) -> PointResult:
                 selected_effective_fraction=dres.selected_effective_fraction,
                 n_events=info.count_events,
                 count_stop=info.stop,
+                reach_with_background=with_bkg[0],
+                reach_with_background_err=with_bkg[1],
             )
         )
     res.timings_s["total"] = round(time.perf_counter() - t_start, 3)
     return res
+
+
+def _with_background(
+    task: PointTask, variant: int, counting: PrecisionCounting, sres: Any, sigma_err_pb: float
+) -> tuple[float, float]:
+    """The reach with the scan's background estimate (variant 0, the card's own detector; the
+    reach with ``detector.background`` alone when the card has no ``[background]``)."""
+    if task.background is None:
+        if variant == 0:
+            return sres.reach.reach_C_over_Lambda_invTeV, sres.reach.reach_C_over_Lambda_err_invTeV
+        return math.nan, math.nan
+    if variant != 0:  # the estimate is for the card's own detector
+        return math.nan, math.nan
+    from .background.estimate import reach_with_background
+
+    b, b_err = task.background
+    return reach_with_background(counting.counters[variant], sres, sigma_err_pb, b, b_err)
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,6 +405,7 @@ def scan_points(
     n_events: int | None = None,
     prompt_mm: float | None = None,
     progress: ScanProgressFn | None = None,
+    background: tuple[float, float] | None = None,
 ) -> list[PointResult]:
     """Evaluate every mass (and detector variant) on ``backend`` (default: serial); results in
     mass order. Identical for every backend and number of workers (per-point seeds)."""
@@ -389,6 +419,8 @@ def scan_points(
         n_events=n_events,
         prompt_mm=prompt_mm,
     )
+    if background is not None:  # ``background``: (expected, MC error) after the cuts
+        tasks = [replace(t, background=background) for t in tasks]
     backend = backend if backend is not None else SerialBackend()
     results: dict[int, PointResult] = {r.index: r for r in closed}
     total = len(tasks) + len(closed)
@@ -434,6 +466,10 @@ def rows(results: Sequence[PointResult], variant: int = 0) -> list[dict[str, Any
                 "selected_effective_fraction": v.selected_effective_fraction if v else nan,
                 "reach_rel_err": v.reach_err / v.reach if v and v.reach > 0 else nan,
                 "count_stop": v.count_stop if v else "",
+                "reach_with_background_C_over_Lambda_invTeV": v.reach_with_background if v else nan,
+                "reach_with_background_C_over_Lambda_err_invTeV": (
+                    v.reach_with_background_err if v else nan
+                ),
             }
         )
     return out
@@ -540,6 +576,13 @@ def scan_card(
         raise CardError("scan.masses", "no masses to scan")
     if card.detector is None:
         raise CardError("detector", "alpgen scan needs a [detector] table in the card")
+    if not card.process.is_alp:
+        raise CardError(
+            "process.name",
+            f"{card.process.name!r}: alpgen scan scans ALP masses and needs process.name = "
+            "'alp'; for a Standard-Model process use alpgen background (its count after the "
+            "detector's cuts) or alpgen run (its events)",
+        )
     # every check that needs no output directory comes first: a failing scan leaves none
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be ≥ 1, got {workers}")
@@ -558,6 +601,11 @@ def scan_card(
             if out is not None
             else None
         )
+        estimate = None
+        if card.background.processes:  # once per scan, for the card's own detector
+            from .background.estimate import estimate_background
+
+            estimate = estimate_background(card)
         return _scan(
             card,
             masses,
@@ -569,6 +617,7 @@ def scan_card(
             prompt_mm=prompt_mm,
             progress=progress,
             versions=collect_versions,
+            background=estimate,
         )
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -585,6 +634,7 @@ def _scan(
     prompt_mm: float | None,
     progress: ScanProgressFn | None,
     versions: Callable[[], dict[str, str]],
+    background: Any = None,
 ) -> ScanResult:
     """The scan inside its (locked) output directory, if any (see :func:`scan_card`)."""
     for r in closed:
@@ -602,6 +652,11 @@ def _scan(
             m_chi_ratio=m_chi_ratio,
             prompt_mm=prompt_mm,
             progress=progress,
+            background=(
+                (background.expected_events, background.expected_events_err)
+                if background is not None
+                else None
+            ),
         )
     wall = time.perf_counter() - t0
     table = rows(results)
@@ -629,6 +684,7 @@ def _scan(
         "wall_time_s": round(wall, 3),
         "versions": versions(),
         "points": [r.to_dict() for r in results],
+        "background": background.to_dict() if background is not None else None,
     }
     result = ScanResult(results, table, meta)
     if outdir is not None:

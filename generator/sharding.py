@@ -51,6 +51,8 @@ from .engine import Engine, StageTimer
 from .errors import OutputError
 
 if TYPE_CHECKING:
+    from .background.params import BackgroundCrossSection
+    from .background.trident import TridentSampler
     from .card import RunCard
     from .engine import Integrated
     from .io.metadata import RunMetadata
@@ -108,17 +110,32 @@ class ShardJob:
     """Everything a worker needs to run any shard of one run (module docstring)."""
 
     card: RunCard
-    integrated: Integrated
-    sampler: UnweightedSampler
+    integrated: Integrated | BackgroundCrossSection
+    sampler: UnweightedSampler | TridentSampler | None
     #: absolute path of the run's ``.shards`` directory (shared by the workers)
     shard_dir: str
     #: the run's metadata (σ, card, seed, versions, all events)
     metadata: RunMetadata
 
-    def engine(self, timer: StageTimer | None = None) -> Engine:
-        """A fresh engine on the shipped state (its sampler counters start at zero)."""
+    def engine(self, timer: StageTimer | None = None) -> Any:
+        """A fresh engine on the shipped state (its sampler counters start at zero): the
+        ALP signal's :class:`~alpgen.engine.Engine` or, for a Standard-Model process card,
+        a :class:`~alpgen.background.engine.BackgroundEngine` (``integrated`` is then its
+        σ record and ``sampler`` the trident sampler, ``None`` for charm)."""
         sampler = copy.copy(self.sampler)
-        sampler.n_trials = sampler.n_accepted = sampler.n_overweight = 0
+        if sampler is not None:
+            sampler.n_trials = sampler.n_accepted = sampler.n_overweight = 0
+        if not self.card.process.is_alp:
+            from .background.engine import BackgroundEngine
+            from .background.params import BackgroundCrossSection
+
+            assert isinstance(self.integrated, BackgroundCrossSection)
+            return BackgroundEngine.from_state(self.card, self.integrated, sampler, timer=timer)
+        from .engine import Integrated
+        from .production.sampler import UnweightedSampler
+
+        assert isinstance(self.integrated, Integrated)
+        assert sampler is None or isinstance(sampler, UnweightedSampler)
         return Engine.from_state(self.card, self.integrated, sampler, timer=timer)
 
 
@@ -140,6 +157,9 @@ class ShardResult:
     n_overweight: int
     timings: dict[str, float]
     files: dict[str, str] = field(default_factory=dict)
+    #: a Standard-Model process card with a ``[detector]``: per batch the sums of its
+    #: events' pass probabilities (:meth:`alpgen.background.estimate.FakeTally.batch_sums`)
+    fake_sums: list[Any] = field(default_factory=list)
 
 
 def _shard_metadata(job: ShardJob, shard: int, first: int, n: int) -> RunMetadata:
@@ -198,11 +218,17 @@ def generate_shard(
     batches = layout.shard_batches(shard, card.run.events)
     counting = None
     flags_counter = None
-    if card.detector is not None:
+    fake = None
+    fake_sums: list[Any] = []
+    if card.detector is not None and card.process.is_alp:
         from .detectors.config import DetectorConfig
 
         counting = PrecisionCounting(engine, [DetectorConfig.from_card(dict(card.detector))])
         flags_counter = SignalCounter.from_card(card, engine.model)
+    elif card.detector is not None:  # a Standard-Model process through the [detector]
+        from .background.estimate import FakeTally
+
+        fake = FakeTally.from_card(card)
     want_root = "root" in card.output.formats
     root_cols: dict[str, list[np.ndarray]] = {}
     tallies: list[BatchTallies] = []
@@ -214,6 +240,8 @@ def generate_shard(
             batch = engine.decay(hard, rng)
             if counting is not None:
                 tallies.append(counting.tally(index, hard, batch))
+            if fake is not None:
+                fake_sums.append(fake.batch_sums(batch))
             for key, w in writers.items():
                 t0 = time.perf_counter()
                 w.write(batch)
@@ -256,6 +284,7 @@ def generate_shard(
         n_overweight=sampler.n_overweight,
         timings=dict(timer.times),
         files=files,
+        fake_sums=fake_sums,
     )
     out = AtomicFile(directory / result_name(shard))
     stream = out.open()

@@ -13,7 +13,13 @@
           └─ (STREAM_BACKGROUND, p, s, i)  Standard-Model background process p
                                        (BACKGROUND_PROCESSES), sub-stream s = BKG_VEGAS,
                                        BKG_PRESCAN or BKG_EVENTS, element i (event batch i;
-                                       the Pythia seed of the charm generator is element 0)
+                                       the Pythia seed of the charm generator is element 0),
+                                       or BKG_NODE, element k: the master seed of energy node
+                                       k of a beam spectrum's background estimate,
+                                       or BKG_CHARM_SHARD, element k > 0: the Pythia seeds of
+                                       shard k of a sharded charm run (shard 0 keeps
+                                       BKG_EVENTS element 0); trident batches use the global
+                                       batch index i of the layout below
 
 Events are laid out by :class:`BatchLayout`: shard k of ``[run] shard_events`` events S owns
 the events [k·S, (k+1)·S) of the run, cut into batches of ``[run] batch_size`` B that never
@@ -42,7 +48,9 @@ import numpy as np
 
 __all__ = [
     "BACKGROUND_PROCESSES",
+    "BKG_CHARM_SHARD",
     "BKG_EVENTS",
+    "BKG_NODE",
     "BKG_PRESCAN",
     "BKG_VEGAS",
     "STREAM_BACKGROUND",
@@ -81,6 +89,11 @@ BACKGROUND_PROCESSES = {"sm_tautau": 0, "sm_mumu": 1, "charm": 2}
 BKG_VEGAS = 0
 BKG_PRESCAN = 1
 BKG_EVENTS = 2
+#: sub-stream of the energy nodes of a beam spectrum: node k of a background estimate runs the
+#: process with the integer seed ``(STREAM_BACKGROUND, p, BKG_NODE, k)`` as its master seed
+BKG_NODE = 3
+#: sub-stream of the Pythia seeds of shard k > 0 of a sharded charm run
+BKG_CHARM_SHARD = 4
 
 
 def seed_for(seed: int, stream: int, index: int = 0) -> np.random.SeedSequence:

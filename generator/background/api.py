@@ -34,6 +34,7 @@ __all__ = [
     "BackgroundParams",
     "background_cross_section",
     "background_events",
+    "events_for",
 ]
 
 
@@ -136,6 +137,14 @@ def background_events(
     _check_process(process)
     bp = BackgroundParams.coerce(params)
     res = background_cross_section(process, bp, seed)
+    return res, events_for(process, bp, res, n, seed)
+
+
+def events_for(
+    process: str, params: BackgroundParams, res: BackgroundCrossSection, n: int, seed: int
+) -> Iterator[EventBatch]:
+    """The event batches of :func:`background_events` for a σ already computed (``res``, from
+    :func:`background_cross_section` with the same ``params`` and ``seed``)."""
     if PROCESSES[process][0] == "charm":
-        return res, res.sampler.batches(n, bp.batch_size)
-    return res, _trident_batches(process, bp, res, n, seed)
+        return iter(res.sampler.batches(n, params.batch_size))
+    return _trident_batches(process, params, res, n, seed)

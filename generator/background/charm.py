@@ -40,6 +40,7 @@ Pythia's factorisation scale of γg → c c̄: the LHE SCALUP).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Iterator
@@ -50,7 +51,7 @@ import numpy as np
 from ..constants import M_MU
 from ..errors import CardError
 from ..events import STATUS_BEAM, STATUS_DECAYED, STATUS_FINAL, EventBatch
-from ..streams import BKG_EVENTS, background_rng, background_seed
+from ..streams import BKG_CHARM_SHARD, BKG_EVENTS, background_rng, background_seed
 from ..targets import get_target
 from .params import BackgroundCrossSection, BackgroundParams
 
@@ -177,13 +178,27 @@ class CharmGenerator:
     ``cross_section()`` runs ``sigma_events`` events per nucleon (discarded) for Pythia's σ
     estimate; ``batches(n, size)`` yields EventBatches."""
 
-    def __init__(self, params: BackgroundParams, seed: int, *, max_particles: int = CHARM_SLOTS):
+    def __init__(
+        self,
+        params: BackgroundParams,
+        seed: int,
+        *,
+        max_particles: int = CHARM_SLOTS,
+        shard: int = 0,
+    ):
         p8 = import_pythia()
         self.params = params
         self.seed = seed
         self.max_particles = max_particles
         self.target = get_target(params.target)
-        s = background_seed(seed, "charm", BKG_EVENTS, 0).generate_state(2)
+        # Pythia's seeds: element 0 of the event stream for the first (or only) generator,
+        # (BKG_CHARM_SHARD, k) for that of shard k > 0 of a sharded run
+        seq = (
+            background_seed(seed, "charm", BKG_EVENTS, 0)
+            if shard == 0
+            else background_seed(seed, "charm", BKG_CHARM_SHARD, shard)
+        )
+        s = seq.generate_state(2)
         self.pythia: dict[int, Any] = {}
         self.settings: dict[int, list[str]] = {}
         for k, nuc in enumerate((PID_P, PID_N)):
@@ -254,12 +269,22 @@ class CharmGenerator:
         )
         return self._sigma
 
-    def batch(self, n: int) -> EventBatch:
-        """The next ``n`` events as an :class:`EventBatch` (batches come in order; batch i
-        draws its nucleons and interaction points from ``(STREAM_BACKGROUND, charm,
-        BKG_EVENTS, i + 1)``)."""
+    def set_sigma(self, sigma: BackgroundCrossSection) -> None:
+        """Use σ measured by another generator of the same run (a sharded run measures σ
+        once and ships it): no events are spent on σ here."""
+        Z = self.target.Z
+        sp = float(sigma.details.get("sigma_proton_pb", math.nan))
+        self._frac_p = Z * sp / sigma.sigma_pb if sigma.sigma_pb > 0 else Z / self.target.A
+        self._sigma = dataclasses.replace(sigma, sampler=self)
+
+    def batch(self, n: int, index: int | None = None) -> EventBatch:
+        """The next ``n`` events as an :class:`EventBatch` (batches come in order). Batch
+        ``index`` (default: the count of batches so far) draws its nucleons and interaction
+        points from ``(STREAM_BACKGROUND, charm, BKG_EVENTS, index + 1)``."""
         self.cross_section()
-        rng = background_rng(self.seed, "charm", BKG_EVENTS, self._batch_index + 1)
+        if index is None:
+            index = self._batch_index
+        rng = background_rng(self.seed, "charm", BKG_EVENTS, index + 1)
         self._batch_index += 1
         nucleons = np.where(rng.random(n) < self._frac_p, PID_P, PID_N)
         z0 = rng.uniform(0.0, self.params.thickness_cm * 10.0, n)  # mm
@@ -320,6 +345,7 @@ class CharmGenerator:
             yield self.batch(min(batch_size, n - start))
 
 
-def charm_generator(params: BackgroundParams, seed: int) -> CharmGenerator:
-    """A :class:`CharmGenerator` (raises :class:`CardError` without ``pythia8mc``)."""
-    return CharmGenerator(params, seed)
+def charm_generator(params: BackgroundParams, seed: int, *, shard: int = 0) -> CharmGenerator:
+    """A :class:`CharmGenerator` (raises :class:`CardError` without ``pythia8mc``); ``shard``
+    selects the Pythia seeds of that shard of a sharded run."""
+    return CharmGenerator(params, seed, shard=shard)
