@@ -38,6 +38,9 @@ from ..events import (
     EventBatch,
 )
 
+#: The smallest PDG code of a nucleus (10LZZZAAAI, PDG Monte Carlo numbering scheme).
+NUCLEUS_PID_MIN = 1_000_000_000
+
 _NEUTRAL_BSM = frozenset({PID_ALP, -PID_ALP, PID_CHI, -PID_CHI})
 _CHARGE_CACHE: dict[int, float] = {0: 0.0}
 
@@ -89,11 +92,15 @@ def charges(pid: np.ndarray) -> np.ndarray:
 def charged_final(
     batch: EventBatch, *, min_energy: float = 0.0, min_angle: float = 0.0
 ) -> np.ndarray:
-    """Mask [N, K] of tracks: status-1 charged particles, the recoil slot excluded, with
+    """Mask [N, K] of tracks: status-1 charged particles, the recoil nucleus excluded, with
     E ≥ ``min_energy`` (GeV) and a polar angle to the beam axis ≥ ``min_angle`` (rad) when
-    these are > 0 (``detector.track_min_energy_GeV``, ``detector.track_min_angle_rad``)."""
+    these are > 0 (``detector.track_min_energy_GeV``, ``detector.track_min_angle_rad``).
+
+    The recoil slot is dropped only where it holds a nucleus (PDG 10LZZZAAAI), as in the
+    signal and trident records; a record without a recoiling nucleus (open charm from
+    Pythia) has an ordinary particle there, which is a track like any other."""
     mask = (batch.status == STATUS_FINAL) & (charges(batch.pid) != 0.0)
-    mask[:, SLOT_RECOIL] = False
+    mask[:, SLOT_RECOIL] &= np.abs(batch.pid[:, SLOT_RECOIL]) < NUCLEUS_PID_MIN
     if min_energy > 0.0:
         mask &= batch.p[..., 3] >= min_energy
     if min_angle > 0.0:

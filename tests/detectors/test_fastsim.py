@@ -103,3 +103,19 @@ def test_interaction_in_target_and_acceptance(synth):
     np.testing.assert_array_equal(ok, np.tan(theta) * 6400 <= 200)
     ok = fastsim.tracks_in_acceptance(b, tr, length_mm=6400.0, max_angle_rad=0.04)
     np.testing.assert_array_equal(ok, [True, True, False])
+
+
+def test_recoil_slot_is_a_track_unless_it_holds_a_nucleus():
+    """Slot 3 is the recoiling nucleus in signal and trident records (never a track) but an
+    ordinary particle in a Pythia charm record (a track when charged and final)."""
+    from alpgen.events import STATUS_FINAL, EventBatch
+
+    b = EventBatch.empty(3, 6)
+    b.status[:, 2:5] = STATUS_FINAL
+    b.pid[:, 2] = 13
+    b.pid[:, 4] = 211
+    b.pid[:, 3] = [1000822080, 211, 2212]  # Pb recoil, then a π⁺ and a proton from charm
+    b.p[:, 2:5] = [0.0, 0.0, 10.0, 10.0]
+    tracks = fastsim.charged_final(b)
+    np.testing.assert_array_equal(tracks[:, 3], [False, True, True])
+    np.testing.assert_array_equal(fastsim.n_tracks(b), [2, 3, 3])
