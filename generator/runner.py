@@ -418,7 +418,12 @@ def _outputs(
         if card.output.merge:
             path = out / f"events.{fmt}"
             n, f = assemble_prepared(
-                fmt.removesuffix(".gz"), names, path, meta, gzip=fmt.endswith(".gz")
+                fmt.removesuffix(".gz"),
+                names,
+                path,
+                meta,
+                gzip=fmt.endswith(".gz"),
+                counts=[r.n_events for r in results],
             )
             stack.callback(f.abort)
             if n != card.run.events:  # pragma: no cover - the shards were checked

@@ -23,10 +23,16 @@ cards/thin_target_1p5TeV.toml, fully decayed events written to HepMC3 only
   its efficiency against linear scaling); ``model_<mode>`` from each mode's large run.
 
 ``--no-detector`` times the card without its ``[detector]`` table (events and files only: the
-detector counting redraws forced decays for every event, a third of a shard's cost).
+detector counting redraws forced decays for every event).
+
+``--compare DIR`` also runs another checkout's ``alpgen`` (DIR holds an ``alpgen`` package, e.g.
+``git archive`` of an older commit with ``generator/`` renamed ``alpgen/`` and ``detectors/``
+moved into it; put first on ``PYTHONPATH`` of its runs), alternating with the installed one run
+by run, so that both see the same machine load: ``rate_before_<mode>`` and
+``rate_after_<mode>`` (and ``timings_before_<mode>`` ...). The memory part is skipped.
 
 Usage: python scripts/bench_shards.py [--small N] [--large N] [--repeat R] [--modes ...]
-       [--no-memory] [--no-detector]
+       [--no-memory] [--no-detector] [--compare DIR]
 """
 
 from __future__ import annotations
@@ -45,12 +51,18 @@ CARD = ROOT / "cards" / "thin_target_1p5TeV.toml"
 MODES = {"inprocess": [], "workers1": ["--workers", "1"], "workers2": ["--workers", "2"]}
 
 
-def _run(n: int, out: Path, mode: str, card: Path = CARD) -> tuple[float, dict]:
+def _run(
+    n: int, out: Path, mode: str, card: Path = CARD, tree: str | None = None
+) -> tuple[float, dict]:
+    """Wall time and summary of one ``alpgen run`` (``tree``: another checkout's package)."""
     cmd = [sys.executable, "-m", "alpgen.cli", "run", str(card), "--force", "--quiet"]
     cmd += ["--set", f"run.events={n}", "--set", 'output.formats=["hepmc3"]']
     cmd += ["--set", f"output.dir={out}", *MODES[mode]]
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = os.pathsep.join([tree, *filter(None, [env.get("PYTHONPATH")])])
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(cmd, check=True, capture_output=True, env=env)
     wall = time.perf_counter() - t0
     return wall, json.loads((out / "summary.json").read_text())
 
@@ -69,24 +81,35 @@ def _card_without_detector(d: Path) -> Path:
     return path
 
 
-def rates(small: int, large: int, repeat: int, modes: list[str], no_detector: bool) -> dict:
+def rates(
+    small: int,
+    large: int,
+    repeat: int,
+    modes: list[str],
+    no_detector: bool,
+    compare: str | None = None,
+) -> dict:
     out: dict = {}
-    walls: dict[tuple[str, int], list[float]] = {}
+    trees = {"before_": compare, "after_": None} if compare else {"": None}
+    walls: dict[tuple[str, str, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         card = _card_without_detector(d) if no_detector else CARD
-        _run(small, d / "warm", modes[0], card)
+        for tree in trees.values():
+            _run(small, d / "warm", modes[0], card, tree)
         for _ in range(repeat):
             for mode in modes:
-                for n in (small, large):
-                    wall, summary = _run(n, d / f"{mode}-{n}", mode, card)
-                    walls.setdefault((mode, n), []).append(wall)
-                    if n == large:
-                        out[f"timings_{mode}"] = summary["timings_s"]
-    for mode in modes:
-        ws, wl = min(walls[mode, small]), min(walls[mode, large])
-        out[f"wall_{mode}_s"] = {small: round(ws, 2), large: round(wl, 2)}
-        out[f"rate_{mode}"] = round((large - small) / (wl - ws))
+                for tag, tree in trees.items():
+                    for n in (small, large):
+                        wall, summary = _run(n, d / f"{tag}{mode}-{n}", mode, card, tree)
+                        walls.setdefault((tag, mode, n), []).append(wall)
+                        if n == large:
+                            out[f"timings_{tag}{mode}"] = summary["timings_s"]
+    for tag in trees:
+        for mode in modes:
+            ws, wl = min(walls[tag, mode, small]), min(walls[tag, mode, large])
+            out[f"wall_{tag}{mode}_s"] = {small: round(ws, 2), large: round(wl, 2)}
+            out[f"rate_{tag}{mode}"] = round((large - small) / (wl - ws))
     return out
 
 
@@ -152,6 +175,7 @@ def main() -> None:
         action="store_true",
         help="the card without its [detector] table: events and files only, no counting",
     )
+    ap.add_argument("--compare", default=None, help="a 'before' alpgen checkout (DIR)")
     args = ap.parse_args()
     result: dict = {
         "card": str(CARD.relative_to(ROOT)),
@@ -160,10 +184,14 @@ def main() -> None:
         "load_average_start": os.getloadavg(),
     }
     result["no_detector"] = args.no_detector
-    result.update(rates(args.small, args.large, args.repeat, args.modes, args.no_detector))
-    for mode in args.modes:
-        result[f"model_{mode}"] = model(result[f"timings_{mode}"], args.large)
-    if not args.no_memory:
+    result["compare"] = args.compare
+    result.update(
+        rates(args.small, args.large, args.repeat, args.modes, args.no_detector, args.compare)
+    )
+    for tag in ("before_", "after_") if args.compare else ("",):
+        for mode in args.modes:
+            result[f"model_{tag}{mode}"] = model(result[f"timings_{tag}{mode}"], args.large)
+    if not args.no_memory and not args.compare:
         result["memory"] = memory(args.small, args.large)
     result["load_average_end"] = os.getloadavg()
     print(json.dumps(result, indent=1))

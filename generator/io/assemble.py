@@ -38,6 +38,14 @@ The output is written under a temporary name and renamed when complete
 :class:`~alpgen.errors.OutputError` naming the shard, and no output file appears.
 
 Memory stays flat: shards are streamed in pieces of a few MB.
+
+**Known event counts** (``counts``, what a sharded run passes from its shards' results): a
+plain shard whose header is the run's own, byte for byte (so it was written with the run's
+metadata, hence the run's ``GenCrossSection`` line), that ends with the footer and whose first
+and last events carry the expected numbers (HepMC3) or whose section starts with ``<event>``
+and ends with ``</event>`` (LHE) is copied as a byte range, without scanning its events line
+by line; the count of events in between is taken from ``counts``. Other shards take the
+checked path above. The output bytes are the same either way.
 """
 
 from __future__ import annotations
@@ -159,6 +167,12 @@ class _Format:
         """The number of events in ``piece`` if :meth:`transform` leaves it as it is."""
         raise NotImplementedError
 
+    def ends_ok(self, head: bytes, tail: bytes, first: int, count: int) -> bool:
+        """Whether an event section of ``count`` ≥ 1 events that starts with ``head`` and
+        ends with ``tail`` (each a piece of whole lines, possibly the same) holds the events
+        ``first`` … ``first + count − 1`` unchanged by :meth:`transform` (known counts)."""
+        raise NotImplementedError
+
 
 class _LHEFormat(_Format):
     def transform(self, piece: bytes, first: int) -> tuple[bytes, int]:
@@ -166,6 +180,9 @@ class _LHEFormat(_Format):
 
     def unchanged(self, piece: bytes, first: int) -> int | None:
         return piece.count(b"<event>")
+
+    def ends_ok(self, head: bytes, tail: bytes, first: int, count: int) -> bool:
+        return head.startswith(b"<event>") and tail.endswith(b"</event>\n")
 
 
 class _HepMC3Format(_Format):
@@ -196,6 +213,13 @@ class _HepMC3Format(_Format):
         if text.count(b"\nA 0 GenCrossSection ") != text.count(b"\n" + self.xs_line):
             return None
         return len(numbers)
+
+    def ends_ok(self, head: bytes, tail: bytes, first: int, count: int) -> bool:
+        if not head.startswith(b"E %d " % first) or not tail.endswith(b"\n"):
+            return False
+        j = tail.rfind(b"\nE ")
+        last = tail[j + 1 :] if j >= 0 else head  # no E line in the tail: it is in the head
+        return last.startswith(b"E %d " % (first + count - 1))
 
 
 _HEPMC3_NUMBER = re.compile(rb"\nE (\d+) ")
@@ -308,6 +332,51 @@ def _copy_events_member(
     return count
 
 
+_WINDOW = 1 << 20  # bytes read at each end of a plain shard to check its first and last events
+
+
+def _copy_plain_events(
+    path: Path, fmt: _Format, first: int, count: int, sink: Callable[[bytes], object]
+) -> bool:
+    """Copy the event section of the plain shard ``path`` to ``sink`` as a byte range if the
+    shard has the run's header and the format's footer and its first and last events are the
+    expected ones (``count`` events from number ``first``; module docstring, known counts).
+    Returns False (nothing copied) otherwise; the caller then takes the checked path."""
+    header, footer = fmt.header, fmt.layout.footer
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        begin, end = len(header), size - len(footer)
+        if end < begin or f.read(2) == b"\x1f\x8b":
+            return False
+        f.seek(0)
+        if f.read(begin) != header:
+            return False
+        f.seek(end)
+        if f.read(len(footer) + 1) != footer:
+            return False
+        if count == 0 or end == begin:
+            return count == 0 and end == begin
+        f.seek(begin)
+        head = f.read(min(_WINDOW, end - begin))
+        head = head[: head.rfind(b"\n") + 1]
+        start = max(begin, end - _WINDOW)
+        f.seek(start)
+        tail = f.read(end - start)
+        if start > begin:  # begin the tail at a line
+            tail = tail[tail.find(b"\n") + 1 :]
+        if not head or not fmt.ends_ok(head, tail, first, count):
+            return False
+        f.seek(begin)
+        left = end - begin
+        while left > 0:
+            data = f.read(min(_CHUNK, left))
+            if not data:  # pragma: no cover - the file shrank under us
+                raise _BadShard("it changed while it was read")
+            sink(data)
+            left -= len(data)
+    return True
+
+
 def _take(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
     """The chunks, all consumed, but at most ``limit`` bytes of them returned."""
     size = 0
@@ -330,7 +399,10 @@ def _assemble(
     out_path: StrPath,
     fmt: _Format,
     gzip: bool | None,
+    counts: Sequence[int] | None = None,
 ) -> tuple[int, AtomicFile]:
+    if counts is not None and len(counts) != len(shards):
+        raise ValueError(f"{len(counts)} event counts for {len(shards)} shards")
     if gzip is None:
         gzip = str(out_path).endswith(".gz")
     layout = fmt.layout
@@ -342,13 +414,17 @@ def _assemble(
     try:
         stream.write(fmt.header)
         out.new_member()
-        for shard in map(Path, shards):
+        for i, shard in enumerate(map(Path, shards)):
             reading = shard
             copied = None
             if members is not None:
                 copied = _copy_events_member(shard, fmt, n, members.write_members)
             if copied is not None:
                 n += copied
+                continue
+            if counts is not None and _copy_plain_events(shard, fmt, n, counts[i], stream.write):
+                n += counts[i]
+                out.new_member()
                 continue
             with _open_shard(shard) as f:
                 for piece in _sections(f, layout):
@@ -421,15 +497,18 @@ def assemble_prepared(
     metadata: RunMetadata,
     *,
     gzip: bool | None = None,
+    counts: Sequence[int] | None = None,
 ) -> tuple[int, AtomicFile]:
     """:func:`assemble_lhe` (``fmt="lhe"``) or :func:`assemble_hepmc3` (``"hepmc3"``), but
     the output is left prepared under its temporary name (written, flushed, fsync-ed), for a
     :class:`~alpgen.io.atomic.Commit` together with a run's other files. Returns the number
-    of events and the :class:`~alpgen.io.atomic.AtomicFile` to commit or abort."""
+    of events and the :class:`~alpgen.io.atomic.AtomicFile` to commit or abort.
+    ``counts``: the number of events of each shard, where known (a sharded run's shard
+    results); plain shards with the run's header are then copied as byte ranges (module
+    docstring)."""
     if fmt == "lhe":
-        return _assemble(
-            shards, out_path, _LHEFormat(_LHE, lhe_header(metadata).encode("utf-8")), gzip
-        )
+        lhe = _LHEFormat(_LHE, lhe_header(metadata).encode("utf-8"))
+        return _assemble(shards, out_path, lhe, gzip, counts)
     if fmt == "hepmc3":
-        return _assemble(shards, out_path, _HepMC3Format(metadata), gzip)
+        return _assemble(shards, out_path, _HepMC3Format(metadata), gzip, counts)
     raise ValueError(f"cannot assemble format {fmt!r} (lhe or hepmc3)")

@@ -142,17 +142,19 @@ class HepMC3Writer(AtomicWriter):
 
     def _drain(self) -> None:
         self._ios.flush()
-        data = self._buffer.getvalue()
-        if data and self._header is not None:
-            if len(data) < len(self._header):
-                return  # the header is not complete yet: keep it in the buffer
-            if data.startswith(self._header):  # else: no member boundary, still a valid file
-                self._stream.write(self._header)
-                self._atomic.new_member()
-                data = data[len(self._header) :]
-            self._header = None
-        if data:
-            self._stream.write(data)
+        with self._buffer.getbuffer() as data:  # no copy of the batch's text
+            start = 0
+            if len(data) and self._header is not None:
+                if len(data) < len(self._header):
+                    return  # the header is not complete yet: keep it in the buffer
+                if data[: len(self._header)] == self._header:  # else: no member boundary
+                    self._stream.write(self._header)
+                    self._atomic.new_member()
+                    start = len(self._header)
+                self._header = None
+            if len(data) > start:
+                with data[start:] as events:
+                    self._stream.write(events)
         self._buffer.seek(0)
         self._buffer.truncate()
 
@@ -182,6 +184,7 @@ class HepMC3Writer(AtomicWriter):
             xs = self._xs
             from_hepevt = ev.from_hepevt
             write_event = self._writer.write_event
+            set_attr = ev.attributes.__setitem__  # a view of the event's attributes
             first = self.first_event + self.n_written
             for i, n in enumerate(batch.n_particles.tolist()):
                 from_hepevt(
@@ -203,10 +206,9 @@ class HepMC3Writer(AtomicWriter):
                 )
                 ev.weights = [weights[i]]
                 ev.cross_section = xs
-                attrs = ev.attributes
-                attrs["helicity"] = helicity[i][:n]
+                set_attr("helicity", helicity[i][:n])
                 for k, vals in info:
-                    attrs[k] = vals[i]
+                    set_attr(k, vals[i])
                 write_event(ev)
             if self._writer.failed():
                 raise OSError("pyhepmc WriterAscii reported a failure")

@@ -317,6 +317,56 @@ def test_rho_lineshape_against_formula():
     )
 
 
+def _minus_jt2(masses, big_q2, s13, s23, current="a1"):
+    """−J_T·J_T* of the a₁ → ρπ current (module docs) from the invariants (Q², s₁₃, s₂₃):
+    −J·J* + |J·Q|²/Q² with a = q₁ − q₃, b = q₂ − q₃; ``current`` "no_resonances": F = 1,
+    "constant": 1."""
+    m1, m2, m3 = masses
+    s12 = big_q2 + m1**2 + m2**2 + m3**2 - s13 - s23
+    q1q3 = 0.5 * (s13 - m1**2 - m3**2)
+    q2q3 = 0.5 * (s23 - m2**2 - m3**2)
+    q1q2 = 0.5 * (s12 - m1**2 - m2**2)
+    aa = m1**2 + m3**2 - 2 * q1q3
+    bb = m2**2 + m3**2 - 2 * q2q3
+    ab = q1q2 - q1q3 - q2q3 + m3**2
+    aq = m1**2 + q1q2 + q1q3 - q1q3 - q2q3 - m3**2
+    bq = q1q2 + m2**2 + q2q3 - q1q3 - q2q3 - m3**2
+    f1, f2 = _f_rho(s13, m1, m3), _f_rho(s23, m2, m3)
+    if current != "a1":  # no ρ: F = 1
+        f1, f2 = np.ones_like(f1), np.ones_like(f2)
+    jj = np.abs(f1) ** 2 * aa + np.abs(f2) ** 2 * bb + 2 * np.real(f1 * np.conj(f2)) * ab
+    jq = f1 * aq + f2 * bq
+    minus_jt2 = np.abs(jq) ** 2 / big_q2 - jj
+    if current == "constant":  # the phase-space channels: −J·J* = const
+        minus_jt2 = np.ones_like(minus_jt2)
+    return minus_jt2
+
+
+def _a1_s13_pdf(masses, s13, n_grid=48, current="a1"):
+    """dΓ/ds₁₃ of τ⁻ → (3π)⁻ν (the odd pion q₃ paired with q₁): ∫dQ² (V−A factor) |BW_a₁|²
+    ∫ds₂₃ (−J_T·J_T*)/Q² (as :func:`_a1_q2_pdf`, integrated in the other order)."""
+    m1, m2, m3 = masses
+    x, w = np.polynomial.legendre.leggauss(n_grid)
+    mt2 = M_TAU**2
+    out = np.empty(len(s13))
+    for i, s in enumerate(s13):
+        lo, hi = (math.sqrt(s) + m2) ** 2, mt2
+        q2 = 0.5 * (hi - lo) * x + 0.5 * (hi + lo)
+        e3 = (s - m1**2 + m3**2) / (2 * math.sqrt(s))
+        e2 = (q2 - s - m2**2) / (2 * math.sqrt(s))
+        p3 = math.sqrt(max(e3**2 - m3**2, 0.0))
+        p2 = np.sqrt(np.clip(e2**2 - m2**2, 0, None))
+        s23_lo = (e2 + e3) ** 2 - (p2 + p3) ** 2
+        s23_hi = (e2 + e3) ** 2 - (p2 - p3) ** 2
+        s23 = 0.5 * (s23_hi - s23_lo)[:, None] * x[None, :] + 0.5 * (s23_hi + s23_lo)[:, None]
+        q2b = np.broadcast_to(q2[:, None], s23.shape)
+        inner = 0.5 * (s23_hi - s23_lo) * (_minus_jt2(masses, q2b, s, s23, current) @ w)
+        lep = (mt2 - q2) ** 2 * (mt2 + 2 * q2) / (mt2 * q2)
+        bw2 = 1.0 / ((q2 - tau.M_A1**2) ** 2 + (tau.M_A1 * tau.G_A1) ** 2)
+        out[i] = 0.5 * (hi - lo) * np.sum(w * lep * bw2 * inner / q2)
+    return out
+
+
 def _a1_q2_pdf(masses, q2, n_grid=48, current="a1"):
     """dΓ/dQ² of τ⁻ → (3π)⁻ν for J = BW_a₁(Q²)[F_ρ(s₁₃)(q₁ − q₃) + F_ρ(s₂₃)(q₂ − q₃)]_T
     (module docs): (m_τ² − Q²)²(m_τ² + 2Q²)/(m_τ²Q²) |BW_a₁|² ∫dΦ₃ (−J_T·J_T*), with dΦ₃ ∝
@@ -338,24 +388,7 @@ def _a1_q2_pdf(masses, q2, n_grid=48, current="a1"):
         s23_hi = (e2 + e3) ** 2 - (p2 - p3) ** 2
         s23 = 0.5 * (s23_hi - s23_lo)[:, None] * x[None, :] + 0.5 * (s23_hi + s23_lo)[:, None]
         s13b = np.broadcast_to(s13[:, None], s23.shape)
-        s12 = big_q2 + m1**2 + m2**2 + m3**2 - s13b - s23
-        # a = q₁ − q₃, b = q₂ − q₃ as invariants
-        q1q3 = 0.5 * (s13b - m1**2 - m3**2)
-        q2q3 = 0.5 * (s23 - m2**2 - m3**2)
-        q1q2 = 0.5 * (s12 - m1**2 - m2**2)
-        aa = m1**2 + m3**2 - 2 * q1q3
-        bb = m2**2 + m3**2 - 2 * q2q3
-        ab = q1q2 - q1q3 - q2q3 + m3**2
-        aq = m1**2 + q1q2 + q1q3 - q1q3 - q2q3 - m3**2
-        bq = q1q2 + m2**2 + q2q3 - q1q3 - q2q3 - m3**2
-        f1, f2 = _f_rho(s13b, m1, m3), _f_rho(s23, m2, m3)
-        if current != "a1":  # no ρ: F = 1
-            f1, f2 = np.ones_like(f1), np.ones_like(f2)
-        jj = np.abs(f1) ** 2 * aa + np.abs(f2) ** 2 * bb + 2 * np.real(f1 * np.conj(f2)) * ab
-        jq = f1 * aq + f2 * bq
-        minus_jt2 = np.abs(jq) ** 2 / big_q2 - jj
-        if current == "constant":  # the phase-space channels: −J·J* = const
-            minus_jt2 = np.ones_like(minus_jt2)
+        minus_jt2 = _minus_jt2(masses, big_q2, s13b, s23, current)
         inner = 0.5 * (s23_hi - s23_lo) * (minus_jt2 @ w)
         out[i] = 0.5 * (hi - lo) * np.sum(w * inner) / big_q2
     mt2 = M_TAU**2
@@ -379,6 +412,28 @@ def test_a1_lineshape_against_formula(name, masses):
     assert _chi2_pvalue(counts, prob) > 1e-3
     # the same current without the a₁ and ρ resonances is rejected by the same sample
     flat = _binned(lambda x: _a1_q2_pdf(masses, x, current="no_resonances"), edges, n_sub=12)
+    assert _chi2_pvalue(counts, flat) < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("name", "masses"),
+    [("tau->3pi nu", (M_PI, M_PI, M_PI)), ("tau->pi 2pi0 nu", (M_PI0, M_PI0, M_PI))],
+)
+def test_a1_dalitz_against_formula(name, masses):
+    """The mass spectrum of an odd-pion pair (s₁₃, the ρ band of the Dalitz plot) against the
+    current integrated over Q² and s₂₃: checks the ρ-peaked Dalitz sampling of the kernel."""
+    n = 30000
+    d = _run(name, _at_rest(n), np.zeros(n), seed=73)
+    p = d[:, 0] + d[:, 2]
+    s13 = p[:, 3] ** 2 - np.sum(p[:, :3] ** 2, axis=1)
+    m1, m2, m3 = masses
+    edges = np.linspace((m1 + m3) ** 2, (M_TAU - m2) ** 2, 31)
+    counts = np.histogram(s13, edges)[0]
+    assert counts.sum() == n
+    prob = _binned(lambda x: _a1_s13_pdf(masses, x), edges, n_sub=8)
+    assert _chi2_pvalue(counts, prob) > 1e-3
+    # without the ρ the same sample is rejected
+    flat = _binned(lambda x: _a1_s13_pdf(masses, x, current="no_resonances"), edges, n_sub=8)
     assert _chi2_pvalue(counts, flat) < 1e-6
 
 

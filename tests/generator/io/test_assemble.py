@@ -22,7 +22,7 @@ import pylhe
 import pytest
 
 from alpgen.errors import OutputError
-from alpgen.io.assemble import assemble_hepmc3, assemble_lhe
+from alpgen.io.assemble import assemble_hepmc3, assemble_lhe, assemble_prepared
 from alpgen.io.hepmc import HEPMC3_FOOTER, HepMC3Writer, hepmc3_cross_section_line
 from alpgen.io.lhe import LHEWriter
 
@@ -138,6 +138,61 @@ def test_gzip_shards_are_copied_not_recompressed(tmp_path, batch, meta, monkeypa
             fast = tmp_path / f"fast.{fmt}.gz"
             assert WRITERS[fmt][1](shards, fast, meta) == len(batch)
         assert fast.read_bytes() == slow.read_bytes()
+
+
+def _with_counts(fmt, shards, out, meta, counts):
+    n, f = assemble_prepared(fmt, shards, out, meta, gzip=str(out).endswith(".gz"), counts=counts)
+    f.commit()
+    return n
+
+
+@pytest.mark.parametrize("fmt", ["lhe", "hepmc3"])
+@pytest.mark.parametrize("out_gz", [False, True])
+def test_known_counts_copy_plain_shards(tmp_path, batch, meta, monkeypatch, fmt, out_gz):
+    # a sharded run passes its shards' event counts: plain shards with the run's header are
+    # copied as byte ranges, never scanned event by event, and the bytes are the same
+    import alpgen.io.assemble as asm
+
+    suffix = f".{fmt}" + (".gz" if out_gz else "")
+    bounds = SPLITS[4]
+    counts = [b - a for a, b in itertools.pairwise(bounds)]
+    shards = _shards(tmp_path / "s", fmt, batch, meta, bounds, offset=True)
+    checked = tmp_path / f"checked{suffix}"
+    assert WRITERS[fmt][1](shards, checked, meta) == len(batch)
+
+    def no_slow_path(*args):
+        raise AssertionError("slow path taken")
+
+    with monkeypatch.context() as m:
+        m.setattr(asm, "_sections", no_slow_path)
+        fast = tmp_path / f"fast{suffix}"
+        assert _with_counts(fmt, shards, fast, meta, counts) == len(batch)
+    assert fast.read_bytes() == checked.read_bytes()
+    if not out_gz:
+        one_go = _write(WRITERS[fmt][0], tmp_path / "one", batch, meta)
+        assert fast.read_bytes() == one_go.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["lhe", "hepmc3"])
+def test_known_counts_fall_back_to_the_checked_path(tmp_path, batch, meta, fmt):
+    # shards with their own metadata or numbers, or (HepMC3) counts that do not match the
+    # shards' event numbers, are assembled by the checked path, to the run's file
+    one_go = _write(WRITERS[fmt][0], tmp_path / "one", batch, meta).read_bytes()
+    bounds = SPLITS[4]
+    counts = [b - a for a, b in itertools.pairwise(bounds)]
+    own = _shards(tmp_path / "own", fmt, batch, meta, bounds, per_shard_meta=True)
+    assert _with_counts(fmt, own, tmp_path / f"a.{fmt}", meta, counts) == len(batch)
+    assert (tmp_path / f"a.{fmt}").read_bytes() == one_go
+    if fmt == "hepmc3":
+        unnumbered = _shards(tmp_path / "u", fmt, batch, meta, bounds)  # first_event = 0
+        assert _with_counts(fmt, unnumbered, tmp_path / "b.hepmc3", meta, counts) == len(batch)
+        assert (tmp_path / "b.hepmc3").read_bytes() == one_go
+        numbered = _shards(tmp_path / "n", fmt, batch, meta, bounds, offset=True)
+        wrong = [counts[0], counts[1], counts[2] - 1, counts[3] + 1]
+        assert _with_counts(fmt, numbered, tmp_path / "c.hepmc3", meta, wrong) == len(batch)
+        assert (tmp_path / "c.hepmc3").read_bytes() == one_go
+    with pytest.raises(ValueError, match="3 event counts for 4 shards"):
+        _with_counts(fmt, own, tmp_path / f"d.{fmt}", meta, counts[:3])
 
 
 @pytest.mark.parametrize("fmt", ["lhe", "hepmc3"])
