@@ -8,7 +8,9 @@ charge flip, also with a seen scattered muon and 1 % charge misidentification. T
 thin-target visible and invisible cards over the ALP mass with and without the estimated
 background (:func:`alpgen.scanning.scan_points` with the estimate) and draws the two reaches.
 
-Writes docs/figures/background_table.csv, background_reach.csv and background_reach.png.
+Writes docs/figures/background_table.csv (and the same table in Markdown,
+background_table.md, as quoted in docs/backgrounds.md), background_reach.csv and
+background_reach.png.
 FASERν2's beam is the FASERν Run-3 stand-in spectrum, run at the estimate's energy nodes
 (:func:`alpgen.background.estimate.spectrum_nodes`).
 
@@ -104,6 +106,59 @@ def table(events: int, out: Path) -> dict[str, BackgroundEstimate]:
     return estimates
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _num(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits, as a×10ⁿ outside [0.01, 10^digits)."""
+    if x == 0 or not np.isfinite(x):
+        return "0" if x == 0 else "–"
+    if 0.01 <= abs(x) < 10**digits:
+        return f"{x:.{digits}g}"
+    mant, exp = f"{x:.{digits - 1}e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    power = f"10{str(int(exp)).translate(_SUPERSCRIPT)}"
+    return power if mant == "1" else f"{mant}×{power}"
+
+
+def markdown_table(csv_path: Path) -> str:
+    """The table of docs/backgrounds.md from background_table.csv (values ± MC errors)."""
+    with csv_path.open(newline="") as fh:
+        rows_ = list(csv.DictReader(fh))
+    lines = [
+        "| setup (MOT) | process | σ [pb per nucleus] | per MOT | MC pass / N | expected after "
+        "cuts | 95 % CL upper | required rejection |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    seen: set[str] = set()
+    for r in rows_:
+        f = {
+            k: float(v) if v not in ("", None) else float("nan")
+            for k, v in r.items()
+            if k not in ("setup", "process")
+        }
+        if r["process"] == "total":
+            lines.append(
+                f"| | **total** | | | | **{_num(f['expected_events'])}"
+                + (f" ± {_num(f['expected_events_err'], 2)}" if f["expected_events"] else "")
+                + f"** | {_num(f['expected_events_upper95'])}"
+                + f" | **{_num(f['required_rejection'])}** |"
+            )
+            continue
+        setup = "" if r["setup"] in seen else f"{r['setup']} ({_num(f['mot'])})"
+        seen.add(r["setup"])
+        expected = _num(f["expected_events"])
+        if f["expected_events"]:
+            expected += f" ± {_num(f['expected_events_err'], 2)}"
+        lines.append(
+            f"| {setup} | {r['process']} | {_num(f['sigma_pb'], 4)} ± {_num(f['sigma_err_pb'], 2)}"
+            f" | {_num(f['events_per_mot'])} | {int(f['n_mc_passed'])} / {int(f['n_generated'])}"
+            f" | {expected} | {_num(f['expected_events_upper95'])}"
+            f" | {_num(f['required_rejection'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def reach(events: int, out: Path, estimates: dict[str, BackgroundEstimate]) -> None:
     """Scan the thin-target cards with and without the estimated background; CSV and figure."""
     import matplotlib
@@ -195,6 +250,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     estimates = table(args.events, args.out)
+    (args.out / "background_table.md").write_text(
+        markdown_table(args.out / "background_table.csv"), encoding="utf-8"
+    )
     reach(args.signal_events, args.out, estimates)
     print(f"done in {time.perf_counter() - t0:.0f} s")
 
