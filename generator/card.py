@@ -675,7 +675,7 @@ def build_card(
         background=BackgroundSection(**bkg),
     )
     if sm:
-        _check_sm(card)
+        _check_sm(card, check_files=check_files)
     else:
         _check_physics(card, check_files=check_files, decays=check_decays)
     return card
@@ -707,9 +707,20 @@ def _require_pythia(key: str) -> None:
         )
 
 
-def _check_sm(card: RunCard) -> None:
-    """Cross-key checks of a Standard-Model process card: a fixed beam energy (the ALP's
+def _check_sm(card: RunCard, *, check_files: bool = True) -> None:
+    """Cross-key checks of a Standard-Model process card: open charm above its threshold at a
+    fixed beam energy (a beam spectrum runs at energy nodes, closed ones with σ = 0; the ALP's
     thresholds and decays do not apply)."""
+    path = card.spectrum_path()
+    if check_files and path is not None:
+        from .spectrum import load_spectrum  # local: only needed for spectrum cards
+
+        try:
+            spec = load_spectrum(path)
+        except (OSError, ValueError) as exc:
+            raise CardError("beam.spectrum", str(exc) + _bom_hint(path)) from None
+        if not any(float(v) > 0 for v in spec.dn_de):
+            raise CardError("beam.spectrum", f"{str(path)!r}: every flux value is 0 (no beam)")
     if card.process.name == "charm" and card.beam.energy is not None:
         from .background.estimate import charm_open
         from .background.params import BackgroundParams
@@ -720,13 +731,6 @@ def _check_sm(card: RunCard) -> None:
                 f"{card.beam.energy!r} GeV is too low for open charm: the μN energy must exceed "
                 "Pythia's W_min = 5 GeV by 0.5 GeV (E ≳ 15 GeV)",
             )
-    if card.beam.energy is None:
-        raise CardError(
-            "beam.spectrum",
-            f"process.name = {card.process.name!r} needs a fixed beam energy: beam spectra are "
-            "not supported for Standard-Model processes yet; give beam.energy (GeV) instead, "
-            "e.g. --set beam.energy=1000",
-        )
 
 
 def check_alp_decays(card: RunCard) -> None:

@@ -308,6 +308,9 @@ def _run(
             "files": {k: v.name for k, v in files.items()},
             "timings_s": {},
         }
+        nodes = getattr(engine, "spectrum_nodes", None)  # a Standard-Model process on a spectrum
+        if nodes:
+            summary["beam"]["spectrum_nodes"] = nodes
         if shard_files:
             summary["files"].update({k: [p.name for p in v] for k, v in shard_files.items()})
         signal_result = None

@@ -10,6 +10,11 @@ generator; for charm Pythia's fully decayed events (batches in order, ``decay`` 
 identity). ``[model]``, ``decays.alp``,
 forced decays and decay-length biasing do not apply (they belong to the ALP signal).
 
+A beam spectrum (FASERν2) is a mixture of the background estimate's six energy nodes
+(:mod:`.mixture`): σ is the flux average, and each batch splits its events over the nodes by a
+multinomial draw on the batch's stream (probabilities w_k σ_k / Σ w_j σ_j), the nodes' events
+joined in node order, ``beam_energy`` the node's energy.
+
 σ of a fully polarized beam: QED and QCD conserve parity, so σ is the same for beam helicity
 −1 and +1 (the unpolarized target and the sum over final spins leave no single-spin
 longitudinal asymmetry): ``sigma_helicity_minus_pb = sigma_helicity_plus_pb = sigma_pb``.
@@ -29,7 +34,7 @@ import numpy as np
 from .. import interrupts
 from ..errors import CardError
 from ..events import EventBatch
-from ..streams import BKG_EVENTS, background_rng
+from ..streams import BKG_EVENTS, BKG_NODE, background_int_seed, background_rng
 from .params import PROCESSES, BackgroundCrossSection, BackgroundParams
 
 if TYPE_CHECKING:
@@ -50,8 +55,14 @@ def background_params(card: RunCard, process: str | None = None) -> BackgroundPa
 def background_cross_section_of(
     card: RunCard, process: str, *, precision: float | None = None
 ) -> BackgroundCrossSection:
-    """σ of ``process`` for the card's beam and target (pb per nucleus), with its sampler."""
+    """σ of ``process`` for the card's beam and target (pb per nucleus), with its sampler; a
+    beam spectrum's flux average over its energy nodes (:mod:`.mixture`)."""
     from .api import background_cross_section
+
+    if card.beam.energy is None:
+        from .mixture import spectrum_cross_section
+
+        return spectrum_cross_section(card, process, precision=precision)
 
     bp = background_params(card)
     if precision is not None:
@@ -63,10 +74,11 @@ def background_cross_section_of(
 
 @dataclass(frozen=True)
 class _Params:
-    """What the runner's metadata reads of an integrated process (GeV; no spectrum)."""
+    """What the runner's metadata reads of an integrated process (GeV; a beam spectrum's
+    :class:`~alpgen.spectrum.BeamSpectrum` with E_beam its highest energy)."""
 
     E_beam: float
-    spectrum: None = None
+    spectrum: Any = None
 
 
 @dataclass(frozen=True)
@@ -102,9 +114,13 @@ def cross_section_record(res: BackgroundCrossSection, polarization: float) -> Cr
         sigma_pb=res.sigma_pb,
         sigma_err_pb=res.sigma_err_pb,
         sigma_coherent_pb=math.nan if coh is None else coh,
-        sigma_coherent_err_pb=float(getattr(xs, "sigma_coherent_err_pb", math.nan)),
+        sigma_coherent_err_pb=float(
+            details.get("sigma_coherent_err_pb", getattr(xs, "sigma_coherent_err_pb", math.nan))
+        ),
         sigma_incoherent_pb=math.nan if inc is None else inc,
-        sigma_incoherent_err_pb=float(getattr(xs, "sigma_incoherent_err_pb", math.nan)),
+        sigma_incoherent_err_pb=float(
+            details.get("sigma_incoherent_err_pb", getattr(xs, "sigma_incoherent_err_pb", math.nan))
+        ),
         beam_polarization=polarization,
         sigma_helicity_minus_pb=res.sigma_pb,
         sigma_helicity_minus_err_pb=res.sigma_err_pb,
@@ -141,7 +157,6 @@ class BackgroundEngine:
         if self.process not in PROCESSES:  # pragma: no cover - the card validates the name
             raise CardError("process.name", f"unknown process {self.process!r}")
         self.timer = timer if timer is not None else StageTimer()
-        self.params = background_params(card)
         self.kind = PROCESSES[self.process][0]
         if state is None:
             log.info(
@@ -160,13 +175,25 @@ class BackgroundEngine:
         if self.kind == "charm":
             sampler = _NoUnweighting() if self.result.sigma_pb > 0 else None
         self.sampler = sampler
-        self.integrated = _Integrated(
-            _Params(self.params.beam_energy),
-            _Xsec(self.result.sigma_pb, self.result.sigma_err_pb),
-        )
+        #: a beam spectrum's node inputs (:mod:`.mixture`), else the card's one
+        self.node_params: list[BackgroundParams] = []
+        if self.result.nodes:
+            from ..engine import beam_spectrum
+            from .mixture import node_params
+
+            self.node_params = [node_params(card, e) for e, _, _ in self.result.nodes]
+            self.params = self.node_params[-1]  # what the nodes share (beam, target, sizes)
+            spec = beam_spectrum(card)
+            assert spec is not None
+            beam = _Params(spec.e_max, spec)
+        else:
+            self.params = background_params(card)
+            beam = _Params(self.params.beam_energy)
+        self.integrated = _Integrated(beam, _Xsec(self.result.sigma_pb, self.result.sigma_err_pb))
         self.counting_info: Any = None
-        # charm: one Pythia generator per shard, asked for the shard's batches in order
-        self._charm: Any = None
+        # charm: one Pythia generator per shard (per node of a spectrum), asked for the
+        # shard's batches in order
+        self._charm: dict[int, Any] = {}
         self._charm_at: tuple[int, int] = (-1, -1)
 
     @classmethod
@@ -183,9 +210,9 @@ class BackgroundEngine:
         return cls(card, timer=timer, state=(result, sampler))
 
     def state(self) -> tuple[BackgroundCrossSection, Any]:
-        """σ and the trident sampler (its map and cell maxima; counters from zero), frozen
-        for shipping to a shard's process; charm ships σ only (each shard starts its own
-        Pythia generators)."""
+        """σ and the trident sampler (its map and cell maxima; counters from zero; a spectrum's
+        :class:`~.mixture.NodeSamplers`), frozen for shipping to a shard's process; charm ships
+        σ only (each shard starts its own Pythia generators)."""
         import copy
         import dataclasses
 
@@ -199,6 +226,13 @@ class BackgroundEngine:
     @property
     def cross_section(self) -> CrossSection:
         return cross_section_record(self.result, self.card.beam.polarization)
+
+    @property
+    def spectrum_nodes(self) -> list[dict[str, float]] | None:
+        """A beam spectrum's nodes (``energy_GeV``, ``share``, ``sigma_pb``, ``sigma_err_pb``),
+        else ``None``."""
+        nodes = self.result.details.get("spectrum_nodes")
+        return list(nodes) if nodes else None
 
     @property
     def sigma_pb(self) -> float:
@@ -221,43 +255,85 @@ class BackgroundEngine:
             rng = background_rng(self.card.run.seed, self.process, BKG_EVENTS, index)
         t0 = time.perf_counter()
         if self.kind == "charm":
-            batch = self._charm_batch(index, n)
+            self._charm_order(index)
+        if self.result.nodes:
+            batch = self._mixture_batch(index, n, rng)
+        elif self.kind == "charm":
+            batch = self._charm_batch(index, n, -1)
         else:
-            from .trident import trident_batch
-
-            lepton = PROCESSES[self.process][1]
-            assert lepton is not None
-            mom, _, component = self.sampler.sample(n, rng)
-            batch = trident_batch(
-                mom,
-                component,
-                beam_pid=self.params.beam_pid,
-                lepton=lepton,
-                target=self.params.target,
-                thickness_cm=self.params.thickness_cm,
-                rng=rng,
-                decay=False,
-            )
+            batch = self._trident_batch(self.sampler, self.params, n, rng)
         self.timer.add("hard_process", time.perf_counter() - t0)
         return batch, rng
 
-    def _charm_batch(self, index: int, n: int) -> EventBatch:
-        """Global batch ``index`` of charm events: shard k's Pythia generators are seeded
-        from k (:func:`alpgen.background.charm.charm_generator`) and give the shard's batches
-        in order, so a shard's events do not depend on the other shards."""
-        from .charm import charm_generator
+    def _trident_batch(
+        self, sampler: Any, params: BackgroundParams, n: int, rng: np.random.Generator
+    ) -> EventBatch:
+        from .trident import trident_batch
 
+        lepton = PROCESSES[self.process][1]
+        assert lepton is not None
+        mom, _, component = sampler.sample(n, rng)
+        return trident_batch(
+            mom,
+            component,
+            beam_pid=params.beam_pid,
+            lepton=lepton,
+            target=params.target,
+            thickness_cm=params.thickness_cm,
+            rng=rng,
+            decay=False,
+        )
+
+    def _mixture_batch(self, index: int, n: int, rng: np.random.Generator) -> EventBatch:
+        """Batch ``index`` of a beam spectrum: n events split over the nodes by a multinomial
+        draw from ``rng``, each node's events from its sampler (tridents: on ``rng``, in node
+        order; charm: the node's Pythia generator), joined in node order (:mod:`.mixture`)."""
+        from .mixture import node_probabilities
+
+        counts = rng.multinomial(n, node_probabilities(self.result))
+        parts = []
+        for k, m in enumerate(counts):
+            if m == 0:
+                continue
+            if self.kind == "charm":
+                parts.append(self._charm_batch(index, int(m), k))
+            else:
+                sampler = self.sampler.samplers[k]
+                parts.append(self._trident_batch(sampler, self.node_params[k], int(m), rng))
+        return EventBatch.concatenate(parts)
+
+    def _charm_order(self, index: int) -> None:
+        """Charm batches of a shard come in order; a new shard starts new generators."""
         shard, j = self.layout.position(index)
         if j == 0 and self._charm_at != (shard, 0):
-            self._charm = charm_generator(self.params, self.card.run.seed, shard=shard)
-            self._charm.set_sigma(self.result)
+            self._charm = {}
         elif self._charm_at != (shard, j):
             raise ValueError(
                 f"charm batches of a shard come in order: batch {index} (shard {shard}, "
                 f"batch {j}) after {self._charm_at}"
             )
         self._charm_at = (shard, j + 1)
-        return self._charm.batch(n, index)
+
+    def _charm_batch(self, index: int, n: int, node: int) -> EventBatch:
+        """``n`` charm events of global batch ``index`` (of spectrum node ``node``; -1: the
+        card's fixed energy): shard k's Pythia generators are seeded from k
+        (:func:`alpgen.background.charm.charm_generator`; a node's from its node seed) and
+        started at the node's first events in the shard, so a shard's events do not depend on
+        the other shards."""
+        from .charm import charm_generator
+
+        gen = self._charm.get(node)
+        if gen is None:
+            shard, _ = self.layout.position(index)
+            if node < 0:
+                params, seed, sigma = self.params, self.card.run.seed, self.result
+            else:
+                params = self.node_params[node]
+                seed = background_int_seed(self.card.run.seed, self.process, BKG_NODE, node)
+                sigma = self.result.nodes[node][2]
+            gen = self._charm[node] = charm_generator(params, seed, shard=shard)
+            gen.set_sigma(sigma)
+        return gen.batch(n, index)
 
     def decay(
         self, hard: EventBatch, rng: np.random.Generator, config: Any | None = None
@@ -289,7 +365,8 @@ class BackgroundEngine:
         (charm: σ's Pythia events already measured it)."""
         if self.kind == "charm":
             t = float(self.result.details.get("time_s", 0.0))
-            return t / max(2 * self.params.charm_sigma_events, 1)
+            runs = sum(r.sigma_pb > 0 for _, _, r in self.result.nodes) or 1  # spectrum nodes
+            return t / max(2 * self.params.charm_sigma_events * runs, 1)
         rng = background_rng(self.card.run.seed, self.process, BKG_EVENTS, 2**31)
         n = min(n, self.card.run.events)
         saved = dict(self.timer.times)  # the pilot's timings do not count

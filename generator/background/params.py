@@ -81,11 +81,15 @@ class BackgroundParams:
     @classmethod
     def from_card(cls, card: Any) -> BackgroundParams:
         """The inputs a :class:`~alpgen.card.RunCard` fixes: ``beam.particle``, ``beam.energy``
-        (a beam spectrum is not supported for backgrounds), ``target.material``,
+        (a beam spectrum is run at energy nodes: :mod:`.mixture`), ``target.material``,
         ``target.thickness_cm``, ``run.batch_size``, ``production.precision``,
         ``production.t_max`` and ``production.form_factors``; the rest keep their defaults."""
         if getattr(card.beam, "energy", None) is None:
-            raise CardError("beam.energy", "background processes need a fixed beam energy")
+            raise CardError(
+                "beam.energy",
+                "needs a fixed beam energy here (a beam spectrum runs at energy nodes: "
+                "alpgen.background.mixture)",
+            )
         return cls(
             beam_particle=card.beam.particle,
             beam_energy=float(card.beam.energy),
@@ -121,7 +125,9 @@ class BackgroundCrossSection:
     For tridents also the coherent / incoherent split; for charm ``sigma_per_nucleon_pb`` and
     the proton / neutron values are in ``details``. ``details`` holds the process-specific
     numbers (sampler efficiency, Pythia settings, ...), ``sampler`` the object that generates the
-    events (its statistics update as the iterator is consumed)."""
+    events (its statistics update as the iterator is consumed). For a beam spectrum
+    (:mod:`.mixture`) σ is the flux average and ``nodes`` holds (E_k in GeV, flux share w_k, σ at
+    E_k without its sampler) of each energy node; empty for a fixed beam energy."""
 
     process: str
     sigma_pb: float
@@ -131,6 +137,7 @@ class BackgroundCrossSection:
     sigma_per_nucleon_pb: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
     sampler: Any = field(default=None, repr=False)
+    nodes: tuple[tuple[float, float, BackgroundCrossSection], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data summary (no sampler)."""

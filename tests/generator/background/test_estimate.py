@@ -90,10 +90,12 @@ def test_unknown_background_process_exits_2(capsys):
     assert rc == 2 and "background.processes" in capsys.readouterr().err
 
 
-def test_sm_process_card_needs_a_fixed_energy(capsys):
+def test_sm_process_card_with_a_missing_spectrum_exits_2(tmp_path, capsys):
     card = str(ROOT / "cards" / "fasernu2.toml")
-    rc = main(["xsec", card, "--set", "process.name=sm_tautau"])
-    assert rc == 2 and "beam.spectrum" in capsys.readouterr().err
+    missing = f"beam.spectrum={tmp_path / 'nowhere.csv'}"
+    rc = main(["xsec", card, "--set", "process.name=sm_tautau", "--set", missing])
+    err = capsys.readouterr().err
+    assert rc == 2 and "beam.spectrum" in err and "nowhere.csv" in err
 
 
 def test_scan_csv_gains_reach_with_background(tmp_path):
