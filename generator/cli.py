@@ -83,9 +83,10 @@ def _progress_bar(enabled: bool, description: str, unit: str) -> Iterator[Any]:
     )
 
     class RateColumn(TextColumn):
-        def render(self, task: Any) -> Any:  # items per second
+        def render(self, task: Any) -> Any:  # items per second since the first update
             elapsed = task.finished_time if task.finished else task.elapsed
-            speed = task.completed / elapsed if elapsed else None
+            done = task.completed - task.fields.get("base", 0)
+            speed = done / elapsed if elapsed else None
             return f"{speed:,.0f} {unit}/s" if speed else f"… {unit}/s"
 
     progress = Progress(
@@ -99,10 +100,18 @@ def _progress_bar(enabled: bool, description: str, unit: str) -> Iterator[Any]:
         console=Console(file=sys.stderr),
     )
     with progress:
-        task = progress.add_task(description, total=None)
+        # the clock starts at the first update (the work itself: not the integration before
+        # it), and the rate counts from what was done then (a resumed run's earlier shards)
+        task = progress.add_task(description, total=None, start=False)
+        started = False
 
         def update(done: int, total: int, message: str = "") -> None:
+            nonlocal started
             text = f"{description}: {message}" if message else description
+            if not started:
+                started = True
+                progress.start_task(task)
+                progress.update(task, base=done)
             progress.update(task, completed=done, total=total, description=text)
 
         yield update

@@ -9,6 +9,7 @@ handlers installed (alpgen used as a library) :func:`critical` does nothing.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -86,11 +87,27 @@ def debug_pause(stage: str) -> None:
         time.sleep(float(seconds))
 
 
+def _unraisable_hook(previous: object) -> object:
+    """``sys.unraisablehook`` that drops an :class:`Interrupted` raised where Python cannot
+    propagate it (a ctypes callback: llvmlite's object-cache notification while numba
+    compiles). The handler has remembered the signal, and the next :func:`check` acts on it;
+    without this hook Python prints "Exception ignored ... Traceback" for it."""
+
+    def hook(unraisable: object) -> None:
+        if isinstance(getattr(unraisable, "exc_value", None), Interrupted):
+            return
+        previous(unraisable)  # type: ignore[operator]
+
+    return hook
+
+
 @contextmanager
 def handle_signals() -> Iterator[None]:
     """Raise :class:`Interrupted` on SIGINT/SIGTERM inside the block (previous handlers are
     restored afterwards)."""
     old = {sig: signal.signal(sig, _handler) for sig in _SIGNALS}
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable_hook(old_hook)  # type: ignore[assignment]
     _State.installed = True
     _State.finished = False
     _State.deferred = None
@@ -99,6 +116,7 @@ def handle_signals() -> Iterator[None]:
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = old_hook
         _State.installed = False
         _State.finished = False
 
