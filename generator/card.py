@@ -713,14 +713,7 @@ def _check_sm(card: RunCard, *, check_files: bool = True) -> None:
     thresholds and decays do not apply)."""
     path = card.spectrum_path()
     if check_files and path is not None:
-        from .spectrum import load_spectrum  # local: only needed for spectrum cards
-
-        try:
-            spec = load_spectrum(path)
-        except (OSError, ValueError) as exc:
-            raise CardError("beam.spectrum", str(exc) + _bom_hint(path)) from None
-        if not any(float(v) > 0 for v in spec.dn_de):
-            raise CardError("beam.spectrum", f"{str(path)!r}: every flux value is 0 (no beam)")
+        _load_spectrum_file(path)
     if card.process.name == "charm" and card.beam.energy is not None:
         from .background.estimate import charm_open
         from .background.params import BackgroundParams
@@ -758,6 +751,20 @@ def check_alp_decays(card: RunCard) -> None:
             )
         if m.g_chi <= 0:
             raise CardError("model.g_chi", "must be > 0 with decays.alp = 'invisible'")
+
+
+def _load_spectrum_file(path: Path) -> Any:
+    """The card's spectrum file, loaded; a :class:`CardError` on ``beam.spectrum`` if it
+    cannot be read or carries no flux."""
+    from .spectrum import load_spectrum  # local: only needed for spectrum cards
+
+    try:
+        spec = load_spectrum(path)
+    except (OSError, ValueError) as exc:
+        raise CardError("beam.spectrum", str(exc) + _bom_hint(path)) from None
+    if not any(float(v) > 0 for v in spec.dn_de):
+        raise CardError("beam.spectrum", f"{str(path)!r}: every flux value is 0 (no beam)")
+    return spec
 
 
 def _bom_hint(path: Path) -> str:
@@ -811,14 +818,7 @@ def _check_physics(card: RunCard, *, check_files: bool, decays: bool = True) -> 
         energies = []
         path = card.spectrum_path()
         if check_files and path is not None:
-            from .spectrum import load_spectrum  # local: only needed for spectrum cards
-
-            try:
-                spec = load_spectrum(path)
-            except (OSError, ValueError) as exc:
-                raise CardError("beam.spectrum", str(exc) + _bom_hint(path)) from None
-            if not any(float(v) > 0 for v in spec.dn_de):
-                raise CardError("beam.spectrum", f"{str(path)!r}: every flux value is 0 (no beam)")
+            spec = _load_spectrum_file(path)
             energies = [("beam.spectrum", spec.e_max)]
             beam_raw = card.raw.get("beam", {})
             if spec.has_polarization and "polarization" in beam_raw:

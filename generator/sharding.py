@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .engine import Engine, StageTimer
-from .errors import OutputError
+from .io.atomic import atomic_output
 
 if TYPE_CHECKING:
     from .background.params import BackgroundCrossSection
@@ -204,7 +204,6 @@ def generate_shard(
     ``on_batch(n)`` is called after each batch of ``n`` events (a progress bar in the
     process that runs the shard). Raises :class:`~alpgen.errors.OutputError` if a file
     cannot be written; an exception or a signal leaves no complete-looking shard behind."""
-    from .io.atomic import AtomicFile
     from .io.histograms import event_quantities
     from .precision import PrecisionCounting
     from .reach import SignalCounter
@@ -267,7 +266,7 @@ def generate_shard(
         t0 = time.perf_counter()
         arrays = {k: np.concatenate(v) for k, v in root_cols.items()}
         arrays["batch_sizes"] = np.array([n for _, n in batches], np.int64)
-        _write_npz(AtomicFile(directory / root_name(shard)), arrays)
+        _write_npz(directory / root_name(shard), arrays)
         files["root"] = root_name(shard)
         timer.add("write_root", time.perf_counter() - t0)
     sampler = engine._require_sampler()
@@ -286,33 +285,16 @@ def generate_shard(
         files=files,
         fake_sums=fake_sums,
     )
-    out = AtomicFile(directory / result_name(shard))
-    stream = out.open()
-    try:
+    with atomic_output(directory / result_name(shard)) as stream:
         pickle.dump(result, stream, protocol=pickle.HIGHEST_PROTOCOL)
-    except OSError as exc:
-        out.abort()
-        raise OutputError.from_oserror(out.path, exc) from exc
-    except BaseException:
-        out.abort()
-        raise
-    out.commit()
     return result
 
 
-def _write_npz(out: Any, arrays: dict[str, np.ndarray]) -> None:
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
-    stream = out.open()
-    try:
+    with atomic_output(path) as stream:
         stream.write(buffer.getbuffer())
-    except OSError as exc:
-        out.abort()
-        raise OutputError.from_oserror(out.path, exc) from exc
-    except BaseException:
-        out.abort()
-        raise
-    out.commit()
 
 
 def load_result(shard_dir: str | os.PathLike[str], shard: int) -> ShardResult | None:
