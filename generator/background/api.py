@@ -102,7 +102,7 @@ def background_cross_section(process: str, params: Any, seed: int) -> Background
 def _trident_batches(
     process: str, bp: BackgroundParams, res: BackgroundCrossSection, n: int, seed: int
 ) -> Iterator[EventBatch]:
-    from .trident import trident_batch
+    from .trident import sample_trident_batch
 
     lepton = PROCESSES[process][1]
     assert lepton is not None
@@ -112,17 +112,7 @@ def _trident_batches(
     for index in range(math.ceil(n / bp.batch_size)):
         m = min(bp.batch_size, n - index * bp.batch_size)
         rng = background_rng(seed, process, BKG_EVENTS, index)
-        mom, _, component = sampler.sample(m, rng)
-        yield trident_batch(
-            mom,
-            component,
-            beam_pid=bp.beam_pid,
-            lepton=lepton,
-            target=bp.target,
-            thickness_cm=bp.thickness_cm,
-            rng=rng,
-            decay=bp.decay_taus,
-        )
+        yield sample_trident_batch(sampler, bp, lepton, m, rng, decay=bp.decay_taus)
 
 
 def background_events(

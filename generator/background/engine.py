@@ -268,21 +268,11 @@ class BackgroundEngine:
     def _trident_batch(
         self, sampler: Any, params: BackgroundParams, n: int, rng: np.random.Generator
     ) -> EventBatch:
-        from .trident import trident_batch
+        from .trident import sample_trident_batch
 
         lepton = PROCESSES[self.process][1]
         assert lepton is not None
-        mom, _, component = sampler.sample(n, rng)
-        return trident_batch(
-            mom,
-            component,
-            beam_pid=params.beam_pid,
-            lepton=lepton,
-            target=params.target,
-            thickness_cm=params.thickness_cm,
-            rng=rng,
-            decay=False,
-        )
+        return sample_trident_batch(sampler, params, lepton, n, rng, decay=False)
 
     def _mixture_batch(self, index: int, n: int, rng: np.random.Generator) -> EventBatch:
         """Batch ``index`` of a beam spectrum: n events split over the nodes by a multinomial

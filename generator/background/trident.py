@@ -54,6 +54,7 @@ and ``scale`` (GeV, the LHE SCALUP: the pair mass, the hard scale of γ*γ* → 
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -326,3 +327,28 @@ def trident_batch(
     if decay:
         batch = decay_batch(batch, _NO_ALP, DecayConfig(alp="auto", tau="all"), rng)
     return batch
+
+
+def sample_trident_batch(
+    sampler: Any,
+    params: Any,
+    lepton: str,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    decay: bool,
+) -> EventBatch:
+    """``n`` unweighted events of ``sampler`` on ``rng`` as an :class:`EventBatch` for the
+    beam, target and thickness of ``params`` (a :class:`BackgroundParams`); the τ's decayed
+    (unpolarized) when ``decay``."""
+    mom, _, component = sampler.sample(n, rng)
+    return trident_batch(
+        mom,
+        component,
+        beam_pid=params.beam_pid,
+        lepton=lepton,
+        target=params.target,
+        thickness_cm=params.thickness_cm,
+        rng=rng,
+        decay=decay,
+    )

@@ -320,15 +320,7 @@ def _copy_events_member(
             return 0
         if len(ranges) != 3:
             return None
-        begin, end = ranges[1][0], ranges[2][0]
-        raw.seek(begin)
-        left = end - begin
-        while left > 0:
-            data = raw.read(min(_CHUNK, left))
-            if not data:  # pragma: no cover - the file shrank under us
-                raise _BadShard("it changed while it was read")
-            sink(data)
-            left -= len(data)
+        _copy_range(raw, ranges[1][0], ranges[2][0], sink)
     return count
 
 
@@ -366,15 +358,20 @@ def _copy_plain_events(
             tail = tail[tail.find(b"\n") + 1 :]
         if not head or not fmt.ends_ok(head, tail, first, count):
             return False
-        f.seek(begin)
-        left = end - begin
-        while left > 0:
-            data = f.read(min(_CHUNK, left))
-            if not data:  # pragma: no cover - the file shrank under us
-                raise _BadShard("it changed while it was read")
-            sink(data)
-            left -= len(data)
+        _copy_range(f, begin, end, sink)
     return True
+
+
+def _copy_range(f: IO[bytes], begin: int, end: int, sink: Callable[[bytes], object]) -> None:
+    """Copy bytes [``begin``, ``end``) of the open file ``f`` to ``sink`` in chunks."""
+    f.seek(begin)
+    left = end - begin
+    while left > 0:
+        data = f.read(min(_CHUNK, left))
+        if not data:  # pragma: no cover - the file shrank under us
+            raise _BadShard("it changed while it was read")
+        sink(data)
+        left -= len(data)
 
 
 def _take(chunks: Iterator[bytes], limit: int) -> Iterator[bytes]:
